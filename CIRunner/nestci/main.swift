@@ -1,0 +1,2 @@
+import CIRunner
+print("nestci")

@@ -1,0 +1,81 @@
+import CSupport
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Every process group nestci currently supervises, so that an interrupt of nestci
+/// itself (SIGINT, SIGTERM) can tear all of them down before it exits.
+///
+/// nestci is also a child subreaper: a grandchild orphaned when its group is killed is
+/// re-parented to nestci instead of init, and a sweeper reaps it, so no zombie is left
+/// even where init does not reap (containers).
+public final class ProcessRegistry: Sendable {
+    public static let shared = ProcessRegistry()
+    private let groups = Mutex<Set<Int32>>([])
+
+    private init() {
+        _ = nestci_set_child_subreaper()
+        let sweeper = Thread { [self] in
+            while true {
+                usleep(100_000)
+                sweepOrphans()
+            }
+        }
+        sweeper.name = "nestci-orphan-reaper"
+        sweeper.start()
+    }
+
+    /// Runs `spawn` and records its pid under one lock, so the orphan sweeper never
+    /// mistakes a fresh leader for an orphan.
+    func register(_ spawn: () throws -> Int32) rethrows -> Int32 {
+        try groups.withLock { groups in
+            let pid = try spawn()
+            groups.insert(pid)
+            return pid
+        }
+    }
+
+    func remove(_ pid: Int32) { groups.withLock { _ = $0.remove(pid) } }
+
+    /// Process groups still running under supervision.
+    public var live: Set<Int32> { groups.withLock { $0 } }
+
+    /// SIGTERM to every group, SIGKILL to those still there after `grace`, then waits for
+    /// the watchers to reap them. Meant for the moment nestci is interrupted.
+    public func terminateAll(grace: Duration = .seconds(2)) {
+        for pid in live { kill(-pid, SIGTERM) }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline, !live.isEmpty { usleep(20_000) }
+        for pid in live { kill(-pid, SIGKILL) }
+        let reapDeadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < reapDeadline, !live.isEmpty { usleep(10_000) }
+    }
+
+    /// Reaps children of ours that no watcher owns: orphans re-parented to us.
+    private func sweepOrphans() {
+        groups.withLock { leaders in
+            for child in Self.children() where !leaders.contains(child) {
+                var status: Int32 = 0
+                _ = waitpid(child, &status, WNOHANG)
+            }
+        }
+    }
+
+    /// This process's children, from /proc (every thread's list: a re-parented orphan
+    /// can be listed under any of them).
+    private static func children() -> [Int32] {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else {
+            return []
+        }
+        var result: [Int32] = []
+        for task in tasks {
+            guard let text = try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8) else {
+                continue
+            }
+            result += text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        return result
+    }
+}
