@@ -1,0 +1,53 @@
+import Foundation
+import Matrix
+
+/// `nestci plan FILE`: what a matrix expands to, without building or booting anything.
+enum PlanCommand {
+    static let spec = CommandSpec(
+        name: "plan", summary: "show the cells and builds a matrix file expands to",
+        discussion: "Validates FILE (all errors at once, with JSON paths), expands axes, exclude and include,\nand lists every cell with its stable id and every build key with how many cells share it.",
+        arguments: [.init("FILE", help: "the matrix file (JSON)")],
+        options: [.init("json", help: "print the plan as JSON for machines")])
+
+    static let entry = CommandEntry(spec) { arguments, console in
+        let matrix = try MatrixFile.load(path: arguments.positionals[0])
+        let plan = try matrix.plan()
+        if arguments.flag("json") {
+            console.print(try JSONOutput.encode(plan))
+            return .success
+        }
+        console.print(render(plan))
+        return .success
+    }
+
+    static func render(_ plan: Plan) -> String {
+        var lines = ["matrix \(plan.matrix): \(plan.cells.count) cells, \(plan.builds.count) builds"]
+        if !plan.dropped.isEmpty {
+            let reasons = Dictionary(grouping: plan.dropped, by: \.reason)
+            for (reason, cells) in reasons.sorted(by: { $0.key < $1.key }) {
+                lines.append("  dropped \(cells.count) cell\(cells.count == 1 ? "" : "s"): \(reason)")
+            }
+        }
+        var cells = TextTable(["cell", "chain", "levels (opt/bits)", "backend", "smp", "other"])
+        for cell in plan.cells {
+            let builtIn = Set(MatrixFile.builtInAxes)
+            let other = cell.values.filter { !builtIn.contains($0.key) }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            cells.add([cell.id, cell.chain, cell.levelSummary, cell.backend.rawValue, String(cell.smp), other])
+        }
+        var builds = TextTable(["build key", "component", "revision", "opt", "bits", "variables", "cells"])
+        for build in plan.builds {
+            let variables = build.spec.variables.filter { $0.key != "bits" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            builds.add([build.key, build.spec.component, build.spec.revision, build.spec.opt.rawValue, build.spec.bits.rawValue, variables, String(build.cellIDs.count)])
+        }
+        return (lines + ["", cells.rendered, "", builds.rendered]).joined(separator: "\n")
+    }
+}
+
+/// JSON for machines: pretty, sorted keys, stable across runs.
+enum JSONOutput {
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
