@@ -271,7 +271,10 @@ struct MatrixFileDecoder {
         guard let object else { return axes }
         for (key, value) in object.members {
             let path = object.childPath(key)
-            guard let elements = ValueReader.array(value, path: path, diagnostics: diagnostics) else { continue }
+            guard let elements = ValueReader.array(value, path: path, diagnostics: diagnostics) else {
+                axes.append((key, []))  // reported already; don't also call it missing
+                continue
+            }
             if elements.isEmpty { diagnostics.report(path, value, "an axis needs at least one value (remove the axis, or list its values)") }
             if !MatrixFile.builtInAxes.contains(key), let near = DidYouMean.suggestion(for: key, among: MatrixFile.builtInAxes) {
                 diagnostics.report(path, value, "unknown axis \"\(key)\" looks like a misspelt built-in axis (did you mean \"\(near)\"?); name user axes distinctly")

@@ -46,8 +46,11 @@ extension MatrixFile {
             }
             if !extended {
                 var values = partial
-                if values["smp"] == nil { values["smp"] = "1" }
-                if values["chain"] == nil, chains.count == 1 { values["chain"] = chains.keys.first }
+                // A new cell takes a built-in axis that has a single value from that axis.
+                for axis in Self.builtInAxes where values[axis] == nil {
+                    let axisValues = self.values(of: axis)
+                    if axisValues.count == 1 { values[axis] = axisValues[0] }
+                }
                 let missing = ["chain", "opt", "bits", "backend"].filter { values[$0] == nil }
                 if !missing.isEmpty {
                     diagnostics.report("include[\(index)]", nil, "matches no cell, so it adds a new one, which needs values for: \(missing.joined(separator: ", "))")
