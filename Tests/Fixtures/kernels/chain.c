@@ -1,0 +1,34 @@
+/*
+ * `chain` mode: the first level of an XMHF-style two-disk chain. GRUB gives
+ * us the next disk's boot sector as module 0 (`module --nounzip (hd1)+1`);
+ * we put it at 0000:7c00, return the CPU to real mode with the BIOS IVT and
+ * jump to it with DL = 0x81, so the second disk's GRUB boots its own kernel.
+ * Everything GRUB left below 1 MiB (IVT, BIOS data area, EBDA) is untouched
+ * except the 512 bytes at 0x7c00 and the small stub at RM_STUB_ADDR.
+ */
+#include "fixture.h"
+
+void mode_chain(void)
+{
+	struct mb_info *mbi = (struct mb_info *)(uintptr_t)mb_info;
+	if (!(mbi->flags & MB_INFO_MODS) || mbi->mods_count < 1) {
+		putline("Fatal: chain: no module (want the next disk's boot sector)");
+		halt_forever();
+	}
+	struct mb_module *mod = (struct mb_module *)(uintptr_t)mbi->mods_addr;
+	u32 size = mod->mod_end - mod->mod_start;
+	if (size < 512) {
+		println("Fatal: chain: module is %u bytes, want 512", size);
+		halt_forever();
+	}
+	const u8 *sector = (const u8 *)(uintptr_t)mod->mod_start;
+	if (sector[510] != 0x55 || sector[511] != 0xaa) {
+		putline("Fatal: chain: module has no 0x55aa boot signature");
+		halt_forever();
+	}
+	putline("CPU(0x00): chain level 1 handing over");
+	/* memmove: GRUB may have put the module anywhere, even overlapping. */
+	memmove((void *)(uintptr_t)BOOTSECT_ADDR, sector, 512);
+	memcpy((void *)(uintptr_t)RM_STUB_ADDR, rm_stub_start, (size_t)(rm_stub_end - rm_stub_start));
+	realmode_handover();
+}
