@@ -232,6 +232,7 @@ ap_tramp_start:
 	movw	%ax, %ds
 	lgdtl	TR(ap_tramp_gdtr)
 	movl	%cr0, %eax
+	andl	$~0x60000000, %eax	/* INIT leaves caches off (CD|NW): turn them on */
 	orl	$1, %eax
 	movl	%eax, %cr0
 	ljmpl	$SEL_CODE32, $ap_entry32

@@ -105,8 +105,11 @@ void mode_smp(void)
 	u32 want = cmdline_u32("cpus", 0);
 	iters = cmdline_u32("iters", 25);
 	u32 n = smp_start(want);
-	if (want && n < want)
+	if (want && n < want) {
+		/* A fail marker must not be followed by a pass marker. */
 		println("Fatal: only %u of %u CPUs checked in", n, want);
+		finish();
+	}
 	smp_go();
 	iter_lines(0);
 	smp_barrier_done();
