@@ -182,7 +182,7 @@ handover32:
  * Real-mode hand-over stub, copied to RM_STUB_ADDR by chain.c. Entered in
  * 16-bit protected mode with base-0 segments; drops to real mode, restores
  * the BIOS IVT and jumps to the next disk's boot sector at 0000:7c00 with
- * DL = 0x81 (the second BIOS disk), as the BIOS would.
+ * DL = rm_drive (default 0x81, the second BIOS disk), as the BIOS would.
  */
 #define RM(x) (RM_STUB_ADDR + (x) - rm_stub_start)
 	.globl rm_stub_start, rm_stub_end
@@ -208,9 +208,12 @@ rm_real:
 	movw	%ax, %ss
 	movw	$BOOTSECT_ADDR, %sp
 	lidt	RM(rm_ivt_desc)
-	movb	$0x81, %dl
+	movb	RM(rm_drive), %dl
 	sti
 	ljmp	$0, $BOOTSECT_ADDR
+	.globl rm_drive
+rm_drive:
+	.byte	0x81		/* patched in the copy by chain.c (drive=) */
 	.align 4
 rm_ivt_desc:
 	.word	0x3ff

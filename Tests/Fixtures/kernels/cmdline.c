@@ -37,16 +37,31 @@ const char *cmdline_get(const char *key, char *buf, size_t size)
 	return NULL;
 }
 
+/* Decimal, or hex with 0x; dflt when absent or malformed. */
 u32 cmdline_u32(const char *key, u32 dflt)
 {
 	char buf[16];
 	if (!cmdline_get(key, buf, sizeof buf) || !buf[0])
 		return dflt;
-	u32 v = 0;
-	for (const char *p = buf; *p; p++) {
-		if (*p < '0' || *p > '9')
+	u32 v = 0, base = 10;
+	const char *p = buf;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+		if (!*p)
 			return dflt;
-		v = v * 10 + (u32)(*p - '0');
+	}
+	for (; *p; p++) {
+		u32 d;
+		if (*p >= '0' && *p <= '9')
+			d = (u32)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = (u32)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = (u32)(*p - 'A' + 10);
+		else
+			return dflt;
+		v = v * base + d;
 	}
 	return v;
 }

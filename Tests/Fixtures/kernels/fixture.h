@@ -32,7 +32,7 @@ typedef uint64_t u64;
 /* boot.S */
 extern u32 mb_magic, mb_info;
 extern char ap_tramp_start[], ap_tramp_end[];
-extern char rm_stub_start[], rm_stub_end[];
+extern char rm_stub_start[], rm_stub_end[], rm_drive[];
 extern volatile u32 ap_next_index;
 void realmode_handover(void) __attribute__((noreturn));
 
