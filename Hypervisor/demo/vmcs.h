@@ -159,7 +159,7 @@ static inline bool vmcs_read64(uint32_t enc, uint64_t *val)
     *val = v;
     return ok;
 #else
-    ulong lo, hi;
+    ulong lo = 0, hi = 0;
     bool ok = vmread(enc, &lo) && vmread(enc + 1, &hi);
     *val = ((uint64_t)hi << 32) | lo;
     return ok;
