@@ -43,10 +43,19 @@
 #define AR_TSS_BUSY     0x008b
 #define AR_UNUSABLE     0x10000
 
-static uint8_t vmxon_region[4096] __attribute__((aligned(4096)));
-static uint8_t vmcs_region[4096] __attribute__((aligned(4096)));
-static uint8_t host_exit_stack[4096] __attribute__((aligned(16)));
-static uint8_t guest_stack[16384] __attribute__((aligned(16)));
+/* One object in its own section, placed first in .bss by minivisor.ld:
+ * GCC orders separate statics differently at -O0 and -O2, and these
+ * addresses show up in the VMCS dump (host_RSP, guest_RSP). */
+static struct {
+    uint8_t vmxon_region[4096];
+    uint8_t vmcs_region[4096];
+    uint8_t host_exit_stack[4096];
+    uint8_t guest_stack[16384];
+} vmx_mem __attribute__((aligned(4096), section(".bss.vmx")));
+#define vmxon_region    vmx_mem.vmxon_region
+#define vmcs_region     vmx_mem.vmcs_region
+#define host_exit_stack vmx_mem.host_exit_stack
+#define guest_stack     vmx_mem.guest_stack
 static struct vmcs_guest64 guest64;
 
 struct guest_regs guest_regs;

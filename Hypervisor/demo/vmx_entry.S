@@ -27,7 +27,7 @@
 #define SP %esp
 #endif
 
-        .text
+        .section .text.boot, "ax"
         .globl vmx_run
 vmx_run:
 #ifdef __x86_64__
