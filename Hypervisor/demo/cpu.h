@@ -36,6 +36,7 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
     static inline ulong read_cr##n(void) { ulong v; asm volatile("mov %%cr" #n ", %0" : "=r"(v)); return v; } \
     static inline void write_cr##n(ulong v) { asm volatile("mov %0, %%cr" #n :: "r"(v) : "memory"); }
 DEFINE_CR(0)
+DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
 
@@ -57,7 +58,8 @@ void halt_forever(void) __attribute__((noreturn));
 #define SEL_DATA 0x10
 #define SEL_TSS  0x18
 
-/* 32-bit TSS is 104 bytes, the 64-bit one 104 too; only its existence matters. */
-extern uint8_t host_tss[104];
+/* 32-bit and 64-bit TSS are both 104 bytes; only its existence matters. */
+#define HOST_TSS_SIZE 104
+extern uint8_t *const host_tss;
 
 #endif

@@ -252,7 +252,7 @@ static void vmcs_setup_guest(void)
     vmwrite(VMCS_GUEST_LDTR_AR, AR_UNUSABLE);
     vmwrite(VMCS_GUEST_TR_SELECTOR, SEL_TSS);
     vmwrite(VMCS_GUEST_TR_BASE, (ulong)host_tss);
-    vmwrite(VMCS_GUEST_TR_LIMIT, sizeof(host_tss) - 1);
+    vmwrite(VMCS_GUEST_TR_LIMIT, HOST_TSS_SIZE - 1);
     vmwrite(VMCS_GUEST_TR_AR, AR_TSS_BUSY);
     vmwrite(VMCS_GUEST_GDTR_BASE, gdtr.base);
     vmwrite(VMCS_GUEST_GDTR_LIMIT, gdtr.limit);
