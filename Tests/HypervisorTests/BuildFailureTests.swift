@@ -93,3 +93,55 @@ struct BuildFailureTests {
         #expect(error?.message.hasPrefix("revision 'foo' not found in \(repository.path) (branches: main)") == true)
     }
 }
+
+@Suite("Builds: which failures are reused")
+struct BuildFailureReuseTests {
+    @Test("a build that exits non-zero is reused; one killed by a signal is built again")
+    func failureReuse() async throws {
+        let scratch = try Scratch("reuse")
+        let repository = try await TestRepository.withBuildProject(in: scratch)
+        let store = scratch.path("store")
+        let exits = scratch.path("exits")
+        let exitSpec = BuildSpec.fixture(
+            repository, opt: .O0, bits: .amd64, counter: exits, command: "echo x >> '\(exits.path)'; exit 2")
+        let killed = scratch.path("killed")
+        let killSpec = BuildSpec.fixture(
+            repository, opt: .O0, bits: .amd64, counter: killed, command: "echo x >> '\(killed.path)'; kill -9 $$")
+
+        for _ in 0..<2 {
+            let builder = Builder(store: store)
+            let exitRecord = try await builder.build(exitSpec)
+            #expect(exitRecord.status == .failed && exitRecord.exitCode == 2)
+            let killRecord = try await builder.build(killSpec)
+            #expect(killRecord.status == .failed && killRecord.exitCode == nil)
+            #expect(killRecord.failure == "build command killed by signal 9")
+        }
+        #expect(startedCount(exits) == 1, "same commit, compiler and flags fail the same way")
+        #expect(startedCount(killed) == 2, "a killed build says more about the machine than the code")
+    }
+
+    @Test("cancelling a run stops its builds, kills their processes and caches nothing")
+    func cancellation() async throws {
+        let scratch = try Scratch("reuse")
+        let repository = try await TestRepository.withBuildProject(in: scratch)
+        let pidFile = scratch.path("child.pid")
+        let counter = scratch.path("started")
+        let spec = BuildSpec.fixture(
+            repository, opt: .O0, bits: .amd64, counter: counter,
+            command: "echo x >> '\(counter.path)'; sleep 300 & echo $! > '\(pidFile.path)'; wait")
+        let builder = Builder(store: scratch.path("store"))
+        let request = Task { try await builder.build(spec) }
+        while startedCount(counter) == 0 || !FileManager.default.fileExists(atPath: pidFile.path) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        await builder.cancelAll()
+        await #expect(throws: CancellationError.self) { try await request.value }
+        let child = try #require(Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!FileManager.default.fileExists(atPath: "/proc/\(child)"))
+        let builds = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/builds").path)) ?? []
+        #expect(builds.isEmpty, "nothing published, no staging left: \(builds)")
+        let worktrees = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/worktrees").path)) ?? []
+        #expect(worktrees.isEmpty)
+    }
+}

@@ -61,6 +61,23 @@ struct GitSourceTests {
         #expect(commits == [c2])
     }
 
+    @Test("two runs at once fetch the same mirror one after the other, not over each other")
+    func concurrentRuns() async throws {
+        let scratch = try Scratch("git")
+        let (repository, _, c2, _) = try await history(scratch)
+        let store = scratch.path("store")
+        _ = try await RevisionResolver(store: store).resolve(repository: repository.path, revision: "main")
+        let commits = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await RevisionResolver(store: store).resolve(repository: repository.path, revision: "main").commit
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(commits == [c2])
+    }
+
     @Test("an unknown revision names the repository and its branches")
     func unknownRevision() async throws {
         let scratch = try Scratch("git")

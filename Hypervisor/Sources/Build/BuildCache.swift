@@ -34,10 +34,19 @@ public struct BuildCache: Sendable {
     }
 
     /// The record of a complete earlier build that may be reused: one whose record reads
-    /// back and whose outputs are all still there. A timed-out build is not reused, as its
-    /// result says more about the machine's load than about the code.
+    /// back and whose outputs are all still there.
+    ///
+    /// A passed build is reused, and so is one that failed by exiting non-zero or missing
+    /// an output (same commit, compiler and flags fail the same way). A timed-out build,
+    /// or one killed by a signal (the OOM killer, an operator), is not: that says more
+    /// about the machine than about the code.
     public func reusable(_ cacheKey: String) -> BuildRecord? {
-        guard var record = read(cacheKey), record.status != .timedOut else { return nil }
+        guard var record = read(cacheKey) else { return nil }
+        switch record.status {
+        case .passed: break
+        case .failed: guard record.exitCode != nil else { return nil }
+        case .timedOut: return nil
+        }
         let folder = folder(for: cacheKey)
         for output in record.outputs {
             let size = (try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(output.path).path))?[.size] as? Int

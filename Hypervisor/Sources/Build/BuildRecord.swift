@@ -48,6 +48,8 @@ public struct BuildRecord: Sendable, Hashable, Codable {
     public var logTruncated: Bool
     /// On failure: the first lines of the log containing `error:` (at most 10).
     public var errorLines: [String]
+    /// The command's exit status; `nil` when it was killed by a signal or timed out.
+    public var exitCode: Int32?
     /// On failure: why, in a sentence (`exit 2`, `timed out after 2 s`, a missing output).
     public var failure: String?
     public var startedAt: Date
@@ -63,7 +65,7 @@ public struct BuildRecord: Sendable, Hashable, Codable {
     private enum CodingKeys: String, CodingKey {
         case status, specKey, cacheKey, component, repository, revision, commit, opt, bits, command, jobs,
             toolchain, optFlags, workarounds, workaroundsDisabled, outputs, logFile, logTruncated, errorLines,
-            failure, startedAt, durationSeconds, worktree
+            exitCode, failure, startedAt, durationSeconds, worktree
     }
 
     /// One line for a summary: the status and the first error or failure reason.

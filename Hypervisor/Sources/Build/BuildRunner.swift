@@ -17,8 +17,9 @@ struct BuildRunner: Sendable {
     /// command starts. Returns the published record (passed, failed or timed out).
     ///
     /// - Throws: ``TemplateError``, ``SourceError``, ``BuildError`` — nestci's trouble,
-    ///   not the build's.
+    ///   not the build's — and `CancellationError` when the build was cancelled.
     func run(_ plan: BuildPlan, jobs: Int, spawning: @Sendable () async -> Void) async throws -> BuildRecord {
+        try Task.checkCancellation()
         let spec = plan.spec
         let values = plan.templateValues(jobs: jobs)
         // Expand first: a template mistake should cost no checkout.
@@ -53,6 +54,14 @@ struct BuildRunner: Sendable {
             throw BuildError(.launchFailed, "cannot start the build command of \(spec.key): \(error)")
         }
 
+        // A build stopped because the run was cancelled says nothing about the code:
+        // nothing is published, so the next run builds it.
+        if result.stoppedByRequest || Task.isCancelled {
+            await worktree.remove()
+            throw CancellationError()
+        }
+        var exitCode: Int32?
+        if case .exited(let code) = result.termination, !result.timedOut { exitCode = code }
         var status: BuildRecord.Status = result.timedOut ? .timedOut : (result.succeeded ? .passed : .failed)
         var failure: String? = status == .passed ? nil : "build command \(result.summary)"
         var outputs: [BuildOutput] = []
@@ -77,7 +86,8 @@ struct BuildRunner: Sendable {
             bits: spec.bits, command: command, jobs: jobs, toolchain: plan.toolchain, optFlags: plan.flags.opt,
             workarounds: plan.flags.applied, workaroundsDisabled: plan.flags.workaroundsDisabled, outputs: outputs,
             logFile: logFile, logTruncated: result.outputTruncated,
-            errorLines: status == .passed ? [] : Self.errorLines(in: result.output), failure: failure,
+            errorLines: status == .passed ? [] : Self.errorLines(in: result.output), exitCode: exitCode,
+            failure: failure,
             startedAt: startedAt, durationSeconds: result.duration.seconds,
             worktree: options.keepWorktrees ? worktree.path.path : nil)
         if !options.keepWorktrees { await worktree.remove() }

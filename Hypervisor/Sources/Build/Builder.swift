@@ -70,7 +70,8 @@ public actor Builder {
     /// hypervisor's BUILD-FAIL).
     ///
     /// - Throws: nestci's own trouble, to be reported as INFRA or a matrix mistake:
-    ///   ``SourceError``, ``ToolchainError``, ``TemplateError``, ``BuildError``.
+    ///   ``SourceError``, ``ToolchainError``, ``TemplateError``, ``BuildError``; and
+    ///   `CancellationError` after ``cancelAll()``.
     public func build(_ spec: BuildSpec) async throws -> BuildRecord {
         let plan = try await plan(spec)
         if let flight = flights[plan.cacheKey] {
@@ -103,6 +104,12 @@ public actor Builder {
             options.logger?("build could not run: \(error)", metadata)
             throw error
         }
+    }
+
+    /// Stops every build this builder is running (their process groups are killed) and
+    /// makes their requests throw `CancellationError`. Nothing cancelled is cached.
+    public func cancelAll() {
+        for flight in flights.values { flight.cancel() }
     }
 
     private func countStart() {

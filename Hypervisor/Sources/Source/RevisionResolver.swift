@@ -46,7 +46,7 @@ public actor RevisionResolver {
             try await running.value
             return mirror
         }
-        let task = Task { try await mirror.update() }
+        let task = Task { try await MirrorGate.shared.serialised(mirror.path.path) { try await mirror.update() } }
         updates[mirror.remote] = task
         try await task.value
         return mirror
