@@ -126,6 +126,29 @@ struct GitSourceTests {
         #expect(scp.path.lastPathComponent.hasPrefix("b_c-"))
     }
 
+    @Test("many builds adding and removing worktrees of one mirror at once do not trip over each other")
+    func concurrentWorktrees() async throws {
+        let scratch = try Scratch("git")
+        let (repository, c1, c2, _) = try await history(scratch)
+        let mirror = try await RevisionResolver(store: scratch.path("store")).update(repository: repository.path)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<6 {
+                group.addTask {
+                    for round in 0..<2 {
+                        let commit = (index + round) % 2 == 0 ? c1 : c2
+                        let worktree = try await Worktree.add(
+                            mirror: mirror, commit: commit, at: scratch.path("wt/\(index)-\(round)"))
+                        #expect(FileManager.default.fileExists(atPath: worktree.path.appendingPathComponent("Makefile").path))
+                        await worktree.remove()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let list = try await TestRepository(url: mirror.path).git("worktree", "list")
+        #expect(list.split(separator: "\n").count == 1, "every worktree forgotten: \(list)")
+    }
+
     @Test("a worktree is a real checkout (git describe works) and is removed cleanly")
     func worktreeLifecycle() async throws {
         let scratch = try Scratch("git")

@@ -1,8 +1,10 @@
-/// Serialises updates of each mirror within this process.
+/// Serialises the changes git makes to each mirror within this process: clone, fetch,
+/// `worktree add`, `worktree remove`, `worktree prune`.
 ///
-/// One run fetches a mirror once (its ``RevisionResolver`` shares the fetch), but two runs
-/// at once (a nightly and a push-triggered run) would otherwise fetch the same mirror
-/// concurrently, and git then fails on its ref locks.
+/// Two runs at once (a nightly and a push-triggered run) would otherwise fetch the same
+/// mirror concurrently, and git fails on its ref locks; and a `worktree prune` that runs
+/// while another build's `worktree add` is half-way deletes the new worktree's admin
+/// folder. Reading (rev-parse) needs no gate.
 actor MirrorGate {
     static let shared = MirrorGate()
 

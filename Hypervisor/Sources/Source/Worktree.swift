@@ -20,8 +20,12 @@ public struct Worktree: Sendable {
         try FileManager.default.createDirectory(
             at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
         do {
-            try await Git.run(
-                ["--git-dir", mirror.path.path, "worktree", "add", "--detach", "--quiet", path.path, commit])
+            // Serialised with the mirror's other changes: a `worktree prune` running while
+            // `worktree add` is half-way deletes the new worktree's admin folder.
+            try await MirrorGate.shared.serialised(mirror.path.path) {
+                try await Git.run(
+                    ["--git-dir", mirror.path.path, "worktree", "add", "--detach", "--quiet", path.path, commit])
+            }
         } catch let failure as Git.Failure {
             throw SourceError(
                 .checkoutFailed,
@@ -31,14 +35,18 @@ public struct Worktree: Sendable {
         return Worktree(path: path, mirror: mirror, commit: commit)
     }
 
-    /// Removes the checkout and git's record of it. Best effort: a leftover folder is
-    /// deleted by hand and `git worktree prune` forgets it.
+    /// Removes the checkout and git's record of it. Best effort: when git cannot, the
+    /// folder is deleted by hand and `git worktree prune` forgets it.
     public func remove() async {
-        do {
-            try await Git.run(["--git-dir", mirror.path.path, "worktree", "remove", "--force", path.path])
-        } catch {
-            try? FileManager.default.removeItem(at: path)
+        let mirror = mirror.path.path
+        let path = path
+        try? await MirrorGate.shared.serialised(mirror) {
+            do {
+                try await Git.run(["--git-dir", mirror, "worktree", "remove", "--force", path.path])
+            } catch {
+                try? FileManager.default.removeItem(at: path)
+                _ = try? await Git.run(["--git-dir", mirror, "worktree", "prune"])
+            }
         }
-        _ = try? await Git.run(["--git-dir", mirror.path.path, "worktree", "prune"])
     }
 }
