@@ -83,11 +83,17 @@ struct BuildCacheTests {
         let scratch = try Scratch("cache")
         let repository = try await TestRepository.withBuildProject(in: scratch)
         let counter = scratch.path("started")
-        let builder = Builder(store: scratch.path("store"))
+        let lines = Mutex<[(String, [String: String])]>([])
+        let options = BuilderOptions(logger: { message, metadata in lines.withLock { $0.append((message, metadata)) } })
+        let builder = Builder(store: scratch.path("store"), options: options)
         let first = try await builder.build(.fixture(repository, opt: .O0, bits: .amd64, counter: counter))
         try await repository.commit(file: "NOTES", "moved during the run\n", message: "move")
         let second = try await builder.build(.fixture(repository, opt: .O0, bits: .i386, counter: counter))
         #expect(first.commit == second.commit)
+        // The logger hook hears each build with its metadata.
+        let logged = lines.withLock { $0 }
+        #expect(logged.contains { $0.0.hasPrefix("building with -O0") && $0.1["build.cacheKey"] == second.cacheKey })
+        #expect(logged.contains { $0.0.hasPrefix("build passed") && $0.1["build.commit"] == String(first.commit.prefix(12)) })
     }
 
     @Test("a folder without record.json (a build killed half-way) is not a cache hit")

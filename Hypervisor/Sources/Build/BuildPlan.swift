@@ -4,10 +4,15 @@ import Matrix
 /// in this run, the compiler's identity and the flags. Its ``cacheKey`` names the cache
 /// folder; requests with equal keys are built once.
 public struct BuildPlan: Sendable, Hashable {
+    /// The spec as the matrix expanded it.
     public var spec: BuildSpec
+    /// The commit this run builds for the spec's revision.
     public var source: ResolvedRevision
+    /// The compiler the spec names, as probed.
     public var toolchain: Toolchain
+    /// `{opt}` and the workarounds in it.
     public var flags: EffectiveFlags
+    /// The cache folder name (``BuildCache/key(spec:commit:toolchain:flags:)``).
     public var cacheKey: String
 
     public init(spec: BuildSpec, source: ResolvedRevision, toolchain: Toolchain, flags: EffectiveFlags) {

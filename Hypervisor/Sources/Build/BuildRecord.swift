@@ -33,6 +33,7 @@ public struct BuildRecord: Sendable, Hashable, Codable {
     public var command: String
     /// The `{jobs}` this build was given.
     public var jobs: Int
+    /// The compiler identity that went into the cache key.
     public var toolchain: Toolchain
     /// The `{opt}` the command received, e.g. `-O3 -Wno-array-bounds`.
     public var optFlags: String
@@ -52,7 +53,9 @@ public struct BuildRecord: Sendable, Hashable, Codable {
     public var exitCode: Int32?
     /// On failure: why, in a sentence (`exit 2`, `timed out after 2 s`, a missing output).
     public var failure: String?
+    /// When the build command started.
     public var startedAt: Date
+    /// How long the build command ran.
     public var durationSeconds: Double
     /// The worktree, when it was kept (``BuilderOptions/keepWorktrees``).
     public var worktree: String?

@@ -19,7 +19,9 @@ import Matrix
 ///     builds/<cacheKey>/outputs/<name>/<file>   collected outputs
 ///     builds/.tmp-<random>/              a build in progress (never a cache hit)
 public actor Builder {
+    /// The store folder (layout above).
     public nonisolated let store: URL
+    /// How this builder builds (rebuild, workarounds, parallelism).
     public nonisolated let options: BuilderOptions
     /// The run's resolver: every build of this builder sees the same commit per revision.
     public nonisolated let resolver: RevisionResolver

@@ -18,6 +18,7 @@ public struct BuilderOptions: Sendable {
     public var cores: Int
     /// Bytes of build log kept (head and tail) when a build is very chatty.
     public var logLimit: Int
+    /// Where the builder reports what it does (`nil`: silent).
     public var logger: BuildLogger?
 
     public init(
