@@ -1,0 +1,120 @@
+import Foundation
+import Matrix
+
+/// Builds hypervisors for a run: resolves revisions, probes compilers, applies the flag
+/// policy, and builds each cache key at most once — reusing earlier runs' builds from the
+/// store.
+///
+/// Make one per run (it owns the run's ``RevisionResolver``). Call ``build(_:)`` from as
+/// many cells as you like, concurrently: requests with the same cache key wait for the one
+/// build (single flight); at most ``BuilderOptions/maxParallel`` commands run at once.
+///
+/// Store layout (``store``):
+///
+///     mirrors/<name>-<hash of URL>.git   bare mirror per repository, fetched once per run
+///     worktrees/<cacheKey>-<random>/     a build's private checkout (removed after the
+///                                        build unless keepWorktrees)
+///     builds/<cacheKey>/record.json      the build record (BuildRecord)
+///     builds/<cacheKey>/build.log        combined stdout/stderr, head and tail if long
+///     builds/<cacheKey>/outputs/<name>/<file>   collected outputs
+///     builds/.tmp-<random>/              a build in progress (never a cache hit)
+public actor Builder {
+    /// The store folder (layout above).
+    public nonisolated let store: URL
+    /// How this builder builds (rebuild, workarounds, parallelism).
+    public nonisolated let options: BuilderOptions
+    /// The run's resolver: every build of this builder sees the same commit per revision.
+    public nonisolated let resolver: RevisionResolver
+    /// The cache in ``store``.
+    public nonisolated let cache: BuildCache
+
+    private let probe: ToolchainProbe
+    private let slots: BuildSlots
+    private var flights: [String: Task<BuildRecord, any Error>] = [:]
+
+    /// Build commands actually started by this builder (cache hits and shared flights
+    /// excluded).
+    public private(set) var buildsStarted = 0
+    /// Requests answered from builds of earlier runs.
+    public private(set) var cacheHits = 0
+
+    /// - Parameters:
+    ///   - store: the folder holding mirrors, worktrees and builds (created as needed).
+    ///   - resolver: the run's resolver; by default a new one on `store`.
+    ///   - probe: where compilers are probed; by default the process-wide one.
+    public init(
+        store: URL, options: BuilderOptions = BuilderOptions(), resolver: RevisionResolver? = nil,
+        probe: ToolchainProbe = .shared
+    ) {
+        self.store = store
+        self.options = options
+        self.resolver = resolver ?? RevisionResolver(store: store)
+        self.cache = BuildCache(store: store)
+        self.probe = probe
+        self.slots = BuildSlots(limit: options.maxParallel, cores: options.cores)
+    }
+
+    /// Pins what decides `spec`'s result: commit, toolchain, flags, and so its cache key.
+    ///
+    /// - Throws: ``SourceError``, ``ToolchainError``.
+    public func plan(_ spec: BuildSpec) async throws -> BuildPlan {
+        async let source = resolver.resolve(repository: spec.repository, revision: spec.revision)
+        async let toolchain = probe.toolchain(for: spec.compiler)
+        let flags = FlagPolicy.flags(
+            for: spec.opt, toolchain: try await toolchain, extra: spec.workarounds, disabled: options.noWorkarounds)
+        return BuildPlan(spec: spec, source: try await source, toolchain: try await toolchain, flags: flags)
+    }
+
+    /// The build of `spec`: from this run if another cell already asked, from the cache if
+    /// an earlier run built it (unless ``BuilderOptions/rebuild``), otherwise built now.
+    ///
+    /// A build that fails or times out is returned as a record with that status (the
+    /// hypervisor's BUILD-FAIL).
+    ///
+    /// - Throws: nestci's own trouble, to be reported as INFRA or a matrix mistake:
+    ///   ``SourceError``, ``ToolchainError``, ``TemplateError``, ``BuildError``; and
+    ///   `CancellationError` after ``cancelAll()``.
+    public func build(_ spec: BuildSpec) async throws -> BuildRecord {
+        let plan = try await plan(spec)
+        if let flight = flights[plan.cacheKey] {
+            return try await flight.value
+        }
+        let flight = Task { try await self.execute(plan) }
+        flights[plan.cacheKey] = flight
+        return try await flight.value
+    }
+
+    private func execute(_ plan: BuildPlan) async throws -> BuildRecord {
+        let metadata = ["build.key": plan.spec.key, "build.cacheKey": plan.cacheKey, "build.commit": plan.source.shortCommit]
+        if !options.rebuild, var record = cache.reusable(plan.cacheKey) {
+            cacheHits += 1
+            record.cacheHit = true
+            options.logger?("reusing \(record.status.rawValue) build", metadata)
+            return record
+        }
+        let jobs = await slots.acquire()
+        let runner = BuildRunner(store: store, cache: cache, options: options)
+        do {
+            options.logger?("building with \(plan.flags.opt), \(jobs) jobs", metadata)
+            let record = try await runner.run(plan, jobs: jobs) { await self.countStart() }
+            await slots.release()
+            options.logger?(
+                "build \(record.status.rawValue) in \(String(format: "%.1f", record.durationSeconds)) s", metadata)
+            return record
+        } catch {
+            await slots.release()
+            options.logger?("build could not run: \(error)", metadata)
+            throw error
+        }
+    }
+
+    /// Stops every build this builder is running (their process groups are killed) and
+    /// makes their requests throw `CancellationError`. Nothing cancelled is cached.
+    public func cancelAll() {
+        for flight in flights.values { flight.cancel() }
+    }
+
+    private func countStart() {
+        buildsStarted += 1
+    }
+}

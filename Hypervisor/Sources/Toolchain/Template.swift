@@ -1,0 +1,81 @@
+/// A command or path template with `{name}` placeholders, e.g.
+/// `make BITS={bits} OPT='{opt}' -j{jobs}`.
+///
+/// A `{` followed by a name (letters, digits, `_`, `-`, `.`) and `}` is a placeholder.
+/// Shell syntax is left alone: `${VAR}` (a `$` before the brace) and brace expansions
+/// such as `{a,b}` are not placeholders.
+public struct Template: Sendable, Hashable {
+    public let text: String
+
+    public init(_ text: String) { self.text = text }
+
+    /// The placeholder names, in order of first appearance.
+    public var placeholders: [String] {
+        var seen: [String] = []
+        for piece in pieces() {
+            if case .placeholder(let name) = piece, !seen.contains(name) { seen.append(name) }
+        }
+        return seen
+    }
+
+    /// The text with every placeholder replaced.
+    ///
+    /// - Throws: ``TemplateError`` naming the first placeholder `values` lacks.
+    public func expand(_ values: [String: String]) throws -> String {
+        var out = ""
+        for piece in pieces() {
+            switch piece {
+            case .literal(let text): out += text
+            case .placeholder(let name):
+                guard let value = values[name] else {
+                    throw TemplateError(placeholder: name, template: text, known: values.keys.sorted())
+                }
+                out += value
+            }
+        }
+        return out
+    }
+
+    private enum Piece {
+        case literal(Substring)
+        case placeholder(String)
+    }
+
+    private func pieces() -> [Piece] {
+        var result: [Piece] = []
+        var index = text.startIndex
+        var literalStart = index
+        while index < text.endIndex {
+            guard text[index] == "{", index == text.startIndex || text[text.index(before: index)] != "$",
+                let close = text[index...].firstIndex(of: "}")
+            else {
+                index = text.index(after: index)
+                continue
+            }
+            let name = text[text.index(after: index)..<close]
+            let isName = !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }
+            guard isName else {
+                index = text.index(after: index)
+                continue
+            }
+            result.append(.literal(text[literalStart..<index]))
+            result.append(.placeholder(String(name)))
+            index = text.index(after: close)
+            literalStart = index
+        }
+        result.append(.literal(text[literalStart...]))
+        return result
+    }
+}
+
+/// A template names a placeholder nothing provides.
+public struct TemplateError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var placeholder: String
+    public var template: String
+    public var known: [String]
+
+    public var description: String {
+        "unknown placeholder {\(placeholder)} in '\(template)' (known: \(known.map { "{\($0)}" }.joined(separator: ", "))); "
+            + "add '\(placeholder)' to the component's variables in the matrix file or fix the template"
+    }
+}
