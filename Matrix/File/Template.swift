@@ -1,40 +1,95 @@
-/// `{name}` placeholders in build commands, output paths, command lines and GRUB configs.
-/// `{{` and `}}` stand for literal braces (shell code such as `${x}` stays untouched
-/// because a placeholder name must start right after `{` with a letter or `_`).
-public enum Template {
-    /// Names used in `template`, in order of first use.
-    public static func placeholders(in template: String) -> [String] {
-        var names: [String] = []
-        scan(template) { name in
-            if !names.contains(name) { names.append(name) }
-            return nil
+/// A command or path template with `{name}` placeholders, e.g.
+/// `make BITS={bits} OPT='{opt}' -j{jobs}`.
+///
+/// A `{` followed by a name (letters, digits, `_`, `-`, `.`) and `}` is a placeholder.
+/// Shell syntax is left alone: `${VAR}` (a `$` before the brace) and brace expansions
+/// such as `{a,b}` are not placeholders.
+public struct Template: Sendable, Hashable {
+    public let text: String
+
+    public init(_ text: String) { self.text = text }
+
+    /// The placeholder names, in order of first appearance.
+    public var placeholders: [String] {
+        var seen: [String] = []
+        for piece in pieces() {
+            if case .placeholder(let name) = piece, !seen.contains(name) { seen.append(name) }
         }
-        return names
+        return seen
     }
 
-    /// `template` with each placeholder replaced by `values[name]`; unknown names stay as written.
-    public static func render(_ template: String, _ values: [String: String]) -> String {
-        scan(template) { values[$0] }
-    }
-
-    @discardableResult
-    private static func scan(_ template: String, _ replacement: (String) -> String?) -> String {
-        var output = ""
-        var index = template.startIndex
-        while index < template.endIndex {
-            let character = template[index]
-            let previous = index > template.startIndex ? template[template.index(before: index)] : nil
-            if character == "{", previous != "$", let close = template[index...].firstIndex(of: "}") {
-                let name = template[template.index(after: index)..<close]
-                if let first = name.first, first.isLetter || first == "_", name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
-                    output += replacement(String(name)) ?? String(template[index...close])
-                    index = template.index(after: close)
-                    continue
+    /// The text with every placeholder replaced.
+    ///
+    /// - Throws: ``TemplateError`` naming the first placeholder `values` lacks.
+    public func expand(_ values: [String: String]) throws -> String {
+        var out = ""
+        for piece in pieces() {
+            switch piece {
+            case .literal(let text): out += text
+            case .placeholder(let name):
+                guard let value = values[name] else {
+                    throw TemplateError(placeholder: name, template: text, known: values.keys.sorted())
                 }
+                out += value
             }
-            output.append(character)
-            index = template.index(after: index)
         }
-        return output
+        return out
+    }
+
+    private enum Piece {
+        case literal(Substring)
+        case placeholder(String)
+    }
+
+    private func pieces() -> [Piece] {
+        var result: [Piece] = []
+        var index = text.startIndex
+        var literalStart = index
+        while index < text.endIndex {
+            guard text[index] == "{", index == text.startIndex || text[text.index(before: index)] != "$",
+                let close = text[index...].firstIndex(of: "}")
+            else {
+                index = text.index(after: index)
+                continue
+            }
+            let name = text[text.index(after: index)..<close]
+            let isName = !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }
+            guard isName else {
+                index = text.index(after: index)
+                continue
+            }
+            result.append(.literal(text[literalStart..<index]))
+            result.append(.placeholder(String(name)))
+            index = text.index(after: close)
+            literalStart = index
+        }
+        result.append(.literal(text[literalStart...]))
+        return result
+    }
+}
+
+/// A template names a placeholder nothing provides.
+public struct TemplateError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var placeholder: String
+    public var template: String
+    public var known: [String]
+
+    public var description: String {
+        "unknown placeholder {\(placeholder)} in '\(template)' (known: \(known.map { "{\($0)}" }.joined(separator: ", "))); "
+            + "add '\(placeholder)' to the component's variables in the matrix file or fix the template"
+    }
+}
+
+extension Template {
+    /// Names used in `text`, in order of first use.
+    public static func placeholders(in text: String) -> [String] { Template(text).placeholders }
+
+    /// `text` with each known placeholder replaced; unknown ones stay as written (used
+    /// where a later stage fills the rest, e.g. `{jobs}`).
+    public static func render(_ text: String, _ values: [String: String]) -> String {
+        let template = Template(text)
+        var known = values
+        for name in template.placeholders where known[name] == nil { known[name] = "{\(name)}" }
+        return (try? template.expand(known)) ?? text
     }
 }
