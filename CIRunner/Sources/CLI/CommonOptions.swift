@@ -1,0 +1,30 @@
+import Foundation
+import Hypervisor
+
+/// Options shared by the commands that touch the store.
+enum CommonOptions {
+    static let store = CommandSpec.Option("store", value: "DIR", help: "the artifact store (default: $NESTCI_STORE, else ./nestci-store)")
+
+    /// The store folder the user chose, made absolute.
+    static func storePath(_ arguments: ParsedArguments) -> String {
+        let chosen = arguments.value("store") ?? ProcessInfo.processInfo.environment["NESTCI_STORE"] ?? "nestci-store"
+        return URL(fileURLWithPath: chosen).standardizedFileURL.path
+    }
+
+    static let buildOptions: [CommandSpec.Option] = [
+        .init("only", value: "KEY", repeatable: true, help: "only this build key (from `nestci plan`); repeatable"),
+        .init("rebuild", help: "build even what the cache already has"),
+        .init("no-workarounds", help: "do not add toolchain workaround flags (shows the raw failure)"),
+        .init("keep-worktrees", help: "keep each build's git worktree for debugging"),
+        .init("parallel", value: "N", help: "builds at once (default: the number of cores)"),
+    ]
+
+    static func builderOptions(_ arguments: ParsedArguments, spec: CommandSpec) throws -> BuilderOptions {
+        var options = BuilderOptions()
+        options.rebuild = arguments.flag("rebuild")
+        options.noWorkarounds = arguments.flag("no-workarounds")
+        options.keepWorktrees = arguments.flag("keep-worktrees")
+        if let parallel = try arguments.int("parallel", in: 1...256, command: spec) { options.maxParallel = parallel }
+        return options
+    }
+}
