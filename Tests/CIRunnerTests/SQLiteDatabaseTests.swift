@@ -4,7 +4,7 @@ import Testing
 @testable import CIRunner
 
 /// A fresh directory per test, removed afterwards, so tests run in parallel without sharing files.
-final class TemporaryDirectory {
+final class EvidenceTestDirectory {
     let url: URL
     init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-test-\(UUID().uuidString)")
@@ -18,7 +18,7 @@ final class TemporaryDirectory {
 struct SQLiteDatabaseTests {
     @Test("opens a real file in WAL mode with foreign keys on")
     func walAndForeignKeys() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try EvidenceTestDirectory()
         let db = try Database(path: dir.path("ci.sqlite"))
         #expect(try db.query("PRAGMA journal_mode").first?[0].string == "wal")
         #expect(try db.query("PRAGMA foreign_keys").first?[0].int64 == 1)
@@ -31,7 +31,7 @@ struct SQLiteDatabaseTests {
 
     @Test("binds and reads back every storage class by column name")
     func typedRoundTrip() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try EvidenceTestDirectory()
         let db = try Database(path: dir.path("ci.sqlite"))
         try db.execute("CREATE TABLE t(i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)")
         let blob = Data([0, 1, 2, 0xff])
@@ -56,7 +56,7 @@ struct SQLiteDatabaseTests {
     @Test("a throwing transaction rolls back; a returning one commits")
     func rollbackOnThrow() throws {
         struct Boom: Error {}
-        let dir = try TemporaryDirectory()
+        let dir = try EvidenceTestDirectory()
         let db = try Database(path: dir.path("ci.sqlite"))
         try db.execute("CREATE TABLE runs(id INTEGER PRIMARY KEY, name TEXT)")
         #expect(throws: Boom.self) {
@@ -84,7 +84,7 @@ struct SQLiteDatabaseTests {
 
     @Test("a second connection sees committed rows, not uncommitted ones")
     func secondConnection() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try EvidenceTestDirectory()
         let writer = try Database(path: dir.path("ci.sqlite"))
         try writer.execute("CREATE TABLE cells(name TEXT)")
         let reader = try Database(path: dir.path("ci.sqlite"))
@@ -98,7 +98,7 @@ struct SQLiteDatabaseTests {
 
     @Test("a second writer waits, then fails with a locked error that says what to do")
     func lockedWriter() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try EvidenceTestDirectory()
         let first = try Database(path: dir.path("ci.sqlite"))
         try first.execute("CREATE TABLE t(x)")
         let second = try Database(path: dir.path("ci.sqlite"), busyTimeout: .milliseconds(50))
@@ -111,7 +111,7 @@ struct SQLiteDatabaseTests {
 
     @Test("migrations run once, in order, and are idempotent")
     func migrations() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try EvidenceTestDirectory()
         let migrations = [
             "CREATE TABLE runs(id INTEGER PRIMARY KEY, started TEXT)",
             "ALTER TABLE runs ADD COLUMN verdict TEXT; CREATE INDEX runs_verdict ON runs(verdict)",
@@ -140,7 +140,7 @@ struct SQLiteDatabaseTests {
 
     @Test("bad SQL fails with SQLite's message and the SQL itself")
     func badSQL() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try EvidenceTestDirectory()
         let db = try Database(path: dir.path("ci.sqlite"))
         let sql = "SELEC verdict FROM runs"
         let error = #expect(throws: DatabaseError.self) { try db.query(sql) }
@@ -154,7 +154,7 @@ struct SQLiteDatabaseTests {
 
     @Test("an unopenable path says to check the directory")
     func unableToOpen() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try EvidenceTestDirectory()
         let error = #expect(throws: DatabaseError.self) { try Database(path: dir.path("missing/dir/ci.sqlite")) }
         #expect(error?.code == .open)
         #expect(error?.description.contains("directory exists") == true)
