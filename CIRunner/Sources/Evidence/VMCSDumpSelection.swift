@@ -15,7 +15,7 @@ public struct VMCSDumpSelection: Sendable, Hashable, Codable {
     public func pick(from set: VMCSDumpSet, label: String) throws -> VMCSDump {
         let candidates = set.dumps(cpu: cpu, kind: kind)
         guard index >= 0, index < candidates.count else {
-            throw VMCSDiffError(message: "\(label) has \(candidates.count) \(description) dump(s), so there is no dump #\(index + 1); "
+            throw VMCSDiffError(message: "\(label) has \(candidates.count) dump(s) of \(description), so there is no dump #\(index + 1); "
                     + "it has: \(Self.inventory(set)) — pick another CPU, VMCS kind or index")
         }
         return candidates[index]
