@@ -101,6 +101,7 @@ struct VMCSDiffTests {
     func codable() throws {
         let diff = try VMCSDiff(before: good, after: bad)
         let data = try JSONEncoder().encode(diff)
+        #expect(String(decoding: data, as: UTF8.self).contains(#""encoding":"0x401a""#))
         #expect(try JSONDecoder().decode(VMCSDiff.self, from: data) == diff)
     }
 }

@@ -143,6 +143,7 @@ struct VMCSDumpParserTests {
     func fileParse() throws {
         let path = VMCSFixtures.directory.appendingPathComponent("bad1.txt").path
         #expect(try VMCSDumpParser.parse(contentsOf: path) == VMCSDumpParser.parse(VMCSFixtures.text("bad1.txt")))
-        #expect(throws: (any Error).self) { try VMCSDumpParser.parse(contentsOf: path + ".missing") }
+        let missing = #expect(throws: SerialFollowError.self) { try VMCSDumpParser.parse(contentsOf: path + ".missing") }
+        #expect(missing?.description.contains("No such file") == true)
     }
 }

@@ -31,6 +31,54 @@ public struct VMCSDiff: Sendable, Hashable, Codable {
         public var after: VMCSValue?
         /// True for a field in the mask (shown only with `includeMasked`).
         public var isMasked: Bool
+
+        private enum CodingKeys: String, CodingKey {
+            case encoding, sdmName, printedName, group, width, before, after, isMasked
+        }
+
+        public init(
+            encoding: UInt16, sdmName: String, printedName: String, group: VMCSFieldGroup, width: VMCSFieldWidth,
+            before: VMCSValue?, after: VMCSValue?, isMasked: Bool
+        ) {
+            self.encoding = encoding
+            self.sdmName = sdmName
+            self.printedName = printedName
+            self.group = group
+            self.width = width
+            self.before = before
+            self.after = after
+            self.isMasked = isMasked
+        }
+
+        /// Decodes the encoding from hex ("0x401a"), as `vmcs.json` writes it.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let hex = try container.decode(String.self, forKey: .encoding)
+            guard hex.hasPrefix("0x"), let encoding = UInt16(hex.dropFirst(2), radix: 16) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .encoding, in: container, debugDescription: "expected a hex encoding like \"0x401a\", found \"\(hex)\"")
+            }
+            self.encoding = encoding
+            sdmName = try container.decode(String.self, forKey: .sdmName)
+            printedName = try container.decode(String.self, forKey: .printedName)
+            group = try container.decode(VMCSFieldGroup.self, forKey: .group)
+            width = try container.decode(VMCSFieldWidth.self, forKey: .width)
+            before = try container.decodeIfPresent(VMCSValue.self, forKey: .before)
+            after = try container.decodeIfPresent(VMCSValue.self, forKey: .after)
+            isMasked = try container.decode(Bool.self, forKey: .isMasked)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(VMCSField.hex(encoding), forKey: .encoding)
+            try container.encode(sdmName, forKey: .sdmName)
+            try container.encode(printedName, forKey: .printedName)
+            try container.encode(group, forKey: .group)
+            try container.encode(width, forKey: .width)
+            try container.encodeIfPresent(before, forKey: .before)
+            try container.encodeIfPresent(after, forKey: .after)
+            try container.encode(isMasked, forKey: .isMasked)
+        }
     }
 
     /// The changes of one group, sorted by encoding.

@@ -88,8 +88,9 @@ public struct VMCSDumpParser: Sendable {
 
     /// Parses a log file, reading it in chunks.
     public static func parse(contentsOf path: String) throws -> VMCSDumpSet {
+        // The follower treats a missing file as "not written yet"; here it is a mistake.
         guard FileManager.default.fileExists(atPath: path) else {
-            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+            throw SerialFollowError(path: path, operation: "open", errno: ENOENT)
         }
         var parser = VMCSDumpParser()
         let follower = SerialFileFollower(path: path)

@@ -40,6 +40,7 @@ public final class SerialFileFollower {
     }
 
     /// Reads what was appended since the last poll and calls `body` for each completed line.
+    /// If `body` throws, the poll stops there and the rest of that read is not delivered.
     public func poll(_ body: (SerialLineView) throws -> Void) throws {
         guard try openIfNeeded(), try restartIfReplaced() else { return }
         var scanner = self.scanner
