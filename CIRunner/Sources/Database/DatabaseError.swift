@@ -2,7 +2,7 @@
 public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     /// What went wrong, broadly; `sqliteCode` has SQLite's own (extended) result code.
     public enum Code: String, Sendable {
-        case open, locked, prepare, bind, step, column, migration, notWAL
+        case open, locked, prepare, bind, step, migration, notWAL
     }
 
     public var code: Code
@@ -42,8 +42,6 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
                 + "(a WAL database also needs to create \(path)-wal and \(path)-shm beside it)"
         case .notWAL:
             return "put the database on a local file system that supports shared memory (not NFS or tmpfs without mmap)"
-        case .migration:
-            return nil
         default:
             return nil
         }
