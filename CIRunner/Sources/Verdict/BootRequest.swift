@@ -58,4 +58,6 @@ public struct BootResult: Sendable {
     public var emulatorTermination: String?
     public var serialLines: Int
     public var serialBytes: Int
+    /// The emulator's pid (= its process group), nil when it never started.
+    public var emulatorPID: Int32?
 }

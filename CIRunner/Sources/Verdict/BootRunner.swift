@@ -103,6 +103,7 @@ public enum BootRunner {
             request, invocation, verdict, started: started, decided: decidedAt ?? gone, gone: gone, latency: latency,
             follower: follower, termination: exit.summary)
         boot.firstOutput = firstOutput
+        boot.emulatorPID = process.pid
         return boot
     }
 
@@ -115,13 +116,14 @@ public enum BootRunner {
             verdict: verdict, commandLine: invocation.process.commandLine, folder: request.folder,
             serialLog: invocation.serialLog, emulatorLog: invocation.emulatorLog, backendLog: invocation.backendLog,
             timeToDecision: decided - started, stopDuration: gone - decided, verdictLatency: latency, firstOutput: nil,
-            emulatorTermination: termination, serialLines: follower?.lineCount ?? 0, serialBytes: follower?.byteCount ?? 0)
+            emulatorTermination: termination, serialLines: follower?.lineCount ?? 0, serialBytes: follower?.byteCount ?? 0,
+            emulatorPID: nil)
     }
 
     private static func infraResult(_ request: BootRequest, reason: String, rule: String) -> BootResult {
         BootResult(
             verdict: Verdict(outcome: .infra, rule: rule, reason: reason, seconds: 0), commandLine: "", folder: request.folder,
             serialLog: "", emulatorLog: "", backendLog: nil, timeToDecision: .zero, stopDuration: .zero, verdictLatency: nil,
-            firstOutput: nil, emulatorTermination: nil, serialLines: 0, serialBytes: 0)
+            firstOutput: nil, emulatorTermination: nil, serialLines: 0, serialBytes: 0, emulatorPID: nil)
     }
 }

@@ -175,7 +175,7 @@ public struct GrubDiskBuilder: Sendable {
     }
 
     /// SHA-256 of a file, read in chunks so large guest kernels do not sit in memory.
-    static func fileDigest(_ path: String) throws -> String {
+    public static func fileDigest(_ path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw GrubDiskError(.missingInput, "cannot read \(path); check that it exists and is readable")
         }
