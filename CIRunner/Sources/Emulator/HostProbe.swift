@@ -16,7 +16,8 @@ public enum HostProbe {
         public var bochs = "bochs-bin"
         public var bochsBIOS = "/usr/share/bochs/BIOS-bochs-latest"
         public var vgaBIOS = "/usr/share/vgabios/vgabios.bin"
-        public var bochsSDLPlugin = "/usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_sdl2.so"
+        /// Where bochs-sdl puts the SDL2 GUI plugin (`libbx_sdl2_gui.so.0.0.0` in Debian 12).
+        public var bochsPluginDirectory = "/usr/lib/x86_64-linux-gnu/bochs/plugins"
         public var kvmDevice = "/dev/kvm"
         public var cpuinfo = "/proc/cpuinfo"
         public var kvmNestedParameters = ["/sys/module/kvm_intel/parameters/nested", "/sys/module/kvm_amd/parameters/nested"]
@@ -83,8 +84,9 @@ public enum HostProbe {
             available: kvmAvailable, reason: kvmReason,
             canRunVMX: kvmAvailable && flags.contains("vmx") && nestedOn, vmxReason: kvmVMXReason)
 
-        let bochsFiles = [sources.bochsBIOS, sources.vgaBIOS, sources.bochsSDLPlugin]
-        let missing = bochsFiles.filter { !FileManager.default.fileExists(atPath: $0) }
+        var missing = [sources.bochsBIOS, sources.vgaBIOS].filter { !FileManager.default.fileExists(atPath: $0) }
+        let plugins = (try? FileManager.default.contentsOfDirectory(atPath: sources.bochsPluginDirectory)) ?? []
+        if !plugins.contains(where: { $0.hasPrefix("libbx_sdl2") }) { missing.append("the SDL2 plugin in \(sources.bochsPluginDirectory)") }
         let bochsAvailable = bochsVersion != nil && missing.isEmpty
         let bochsReason =
             bochsVersion == nil ? "\(sources.bochs) not found; install bochs, bochsbios, vgabios and bochs-sdl"
@@ -124,7 +126,7 @@ public enum HostProbe {
     static func bochsModels(_ help: String) -> [String] {
         var models: [String] = []
         var inList = false
-        for line in help.split(separator: "\n") {
+        for line in help.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.contains("Supported CPU models") {
                 inList = true
                 continue
