@@ -264,6 +264,28 @@ struct BootRunnerTests {
         #expect(redologs.isEmpty, "Bochs unlinks its volatile redo logs: \(redologs)")
     }
 
+    @Test("Bochs: a two-disk chain (disk 1 on ata0-slave reads its core from BIOS drive 0x81)", .enabled(if: BootTools.bochs, "needs gcc, GRUB, mtools, bochs, bochsbios, vgabios and bochs-sdl"))
+    func bochsChain() async throws {
+        let first = try await BootTestKernel.chainDisk()
+        let second = try await BootTestKernel.disk(.pass, diskIndex: 1)
+        let result = await BootRunner.run(request([first, second], backend: .bochs, deadline: .seconds(120), name: "bochs-chain"))
+        #expect(result.verdict.outcome == .pass, "\(result.verdict)")
+        print("Bochs two-disk chain to PASS: \(result.timeToDecision.seconds) s")
+        expectEmulatorGone(result)
+    }
+
+    @Test("Bochs: a stale <image>.lock from a killed flat-mode Bochs is removed, not fatal", .enabled(if: BootTools.bochs, "needs gcc, GRUB, mtools, bochs, bochsbios, vgabios and bochs-sdl"))
+    func bochsStaleLock() async throws {
+        let disk = try await BootTestKernel.disk(.pass)
+        let lock = disk + ".lock"
+        #expect(FileManager.default.createFile(atPath: lock, contents: Data()))
+        defer { try? FileManager.default.removeItem(atPath: lock) }
+        let result = await BootRunner.run(request([disk], backend: .bochs, deadline: .seconds(120), name: "bochs-lock"))
+        #expect(result.verdict.outcome == .pass, "\(result.verdict)")
+        #expect(!FileManager.default.fileExists(atPath: lock))
+        expectEmulatorGone(result)
+    }
+
     @Test("Bochs: a triple fault is FAIL, not a hang", .enabled(if: BootTools.bochs, "needs gcc, GRUB, mtools, bochs, bochsbios, vgabios and bochs-sdl"))
     func bochsTriple() async throws {
         let result = await BootRunner.run(request([try await BootTestKernel.disk(.triple)], backend: .bochs, deadline: .seconds(120), name: "bochs-triple"))

@@ -30,6 +30,7 @@ public struct BochsEmulator: Emulator {
         let rc = Emulators.path(folder, "bochsrc")
         let commands = Emulators.path(folder, "bochs-commands")
         let text = try bochsrc(plan, folder: folder, serial: serial, log: log)
+        Self.removeStaleLocks(for: plan.disks.map(\.path))
         do {
             try text.write(toFile: rc, atomically: true, encoding: .utf8)
             // The debugger build stops at a prompt: continue, and quit when the
