@@ -1,0 +1,63 @@
+import Matrix
+
+/// One boot to run and judge.
+public struct BootRequest: Sendable {
+    public var plan: BootPlan
+    public var rules: VerdictRules
+    /// The cell folder: serial log, emulator log and generated config go here.
+    public var folder: String
+    /// From boot start to TIMEOUT.
+    public var deadline: Duration
+    /// What the host probe said about VMX on this backend (SKIP vs FAIL for
+    /// "unsupported" lines), and its words.
+    public var hostHasVMX: Bool
+    public var vmxReason: String
+    /// The backend; nil picks ``Emulators/emulator(for:)``.
+    public var emulator: (any Emulator)?
+    /// How often the serial file is read while the guest runs.
+    public var pollInterval: Duration
+    /// How many last serial lines the verdict of a TIMEOUT or stopped guest carries.
+    public var tailLines: Int
+
+    public init(
+        plan: BootPlan, rules: VerdictRules, folder: String, deadline: Duration, hostHasVMX: Bool, vmxReason: String = "",
+        emulator: (any Emulator)? = nil, pollInterval: Duration = .milliseconds(25), tailLines: Int = 20
+    ) {
+        self.plan = plan
+        self.rules = rules
+        self.folder = folder
+        self.deadline = deadline
+        self.hostHasVMX = hostHasVMX
+        self.vmxReason = vmxReason
+        self.emulator = emulator
+        self.pollInterval = pollInterval
+        self.tailLines = tailLines
+    }
+}
+
+/// A judged boot: the verdict, how long things took, and where the evidence is.
+public struct BootResult: Sendable {
+    public var verdict: Verdict
+    /// The emulator command, pasteable into a shell (run from ``folder``).
+    public var commandLine: String
+    public var folder: String
+    public var serialLog: String
+    public var emulatorLog: String
+    public var backendLog: String?
+    /// Boot start (emulator spawned) → verdict decided.
+    public var timeToDecision: Duration
+    /// Verdict decided → emulator process group gone and reaped.
+    public var stopDuration: Duration
+    /// Deciding serial line written (the file's mtime when it was read) → emulator gone:
+    /// what a user waits beyond the guest itself. Nil when no line decided.
+    public var verdictLatency: Duration?
+    /// Boot start → first serial byte read.
+    public var firstOutput: Duration?
+    /// How the emulator ended (nil when it never started); exit codes lie, so this is
+    /// evidence only.
+    public var emulatorTermination: String?
+    public var serialLines: Int
+    public var serialBytes: Int
+    /// The emulator's pid (= its process group), nil when it never started.
+    public var emulatorPID: Int32?
+}
