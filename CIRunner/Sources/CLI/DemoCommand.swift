@@ -16,7 +16,7 @@ enum DemoCommand {
             CommonOptions.store,
             .init("dir", value: "DIR", help: "where to create demo-repo/ and demo.json (default: STORE/demo)"),
             .init("prepare-only", help: "only create the repository and matrix, print the matrix path"),
-        ])
+        ] + RunCommand.spec.options.filter { $0.name != "store" })
 
     static let entry = CommandEntry(spec) { arguments, console in
         let store = CommonOptions.storePath(arguments)
@@ -24,6 +24,7 @@ enum DemoCommand {
         let matrix = try await DemoProject.locate().materialize(in: folder)
         console.print("demo: repository \(folder)/demo-repo (tag good, branch main), matrix \(matrix)")
         if arguments.flag("prepare-only") { return .success }
-        throw UserError("demo: running the matrix needs `nestci run`, which is not built yet; try `nestci build \(matrix) --store \(store)`")
+        let results = try await RunCommand.run(matrixPath: matrix, arguments: arguments, console: console)
+        return results.allAcceptable ? .success : .failure
     }
 }

@@ -1,0 +1,65 @@
+import Foundation
+import Hypervisor
+import Matrix
+
+/// `nestci run FILE`: plan → builds → disks → boots → verdicts, with evidence kept per cell.
+enum RunCommand {
+    static let spec = CommandSpec(
+        name: "run", summary: "build and boot every cell of a matrix and judge it from the serial console",
+        discussion: """
+            Each cell boots as soon as its own builds are done, in at most --slots boots at once. Every
+            emulator runs in its own process group with the chain's boot timeout and is stopped the
+            moment a pass or fail line decides. Results go to STORE/runs/<run>/ (results.json, and per
+            cell serial.log, vmcs.json, verdict.json, reproduce.sh, build logs).
+            Exit status 0 only if every cell passed or was skipped.
+            """,
+        arguments: [.init("FILE", help: "the matrix file (JSON)")],
+        options: [
+            CommonOptions.store,
+            .init("slots", value: "N", help: "boots at once (default: the number of cores)"),
+            .init("retries", value: "N", help: "re-runs of a cell whose harness failed (INFRA) (default 2)"),
+            .init("rerun-failed", value: "N", help: "re-run FAIL/TIMEOUT cells up to N times; a later PASS is FLAKY"),
+            .init("fail-fast", help: "boot nothing new after the first failure"),
+            .init("cell", value: "ID", repeatable: true, help: "only this cell (from `nestci plan`); repeatable"),
+            .init("junit", value: "FILE", help: "also write JUnit XML"),
+            .init("trigger", value: "TEXT", help: "why this run happened (kept with the run)"),
+        ] + CommonOptions.buildOptions.filter { $0.name != "only" })
+
+    static let entry = CommandEntry(spec) { arguments, console in
+        let matrixPath = arguments.positionals[0]
+        let results = try await run(matrixPath: matrixPath, arguments: arguments, console: console)
+        return results.allAcceptable ? .success : .failure
+    }
+
+    /// Runs the matrix with the options in `arguments`; shared with `nestci demo`.
+    static func run(matrixPath: String, arguments: ParsedArguments, console: Console) async throws -> RunResults {
+        var plan = try MatrixFile.load(path: matrixPath).plan()
+        let wanted = Set(arguments.all("cell"))
+        if !wanted.isEmpty {
+            let unknown = wanted.subtracting(plan.cells.map(\.id))
+            if let first = unknown.sorted().first {
+                throw UsageError("--cell \(first): no such cell in this matrix; `nestci plan \(matrixPath)` lists them", command: spec)
+            }
+            plan.cells = plan.cells.filter { wanted.contains($0.id) }
+        }
+        var options = RunOptions(store: CommonOptions.storePath(arguments), builder: try CommonOptions.builderOptions(arguments, spec: spec))
+        if let slots = try arguments.int("slots", in: 1...256, command: spec) { options.slots = slots }
+        if let retries = try arguments.int("retries", in: 0...10, command: spec) { options.infraRetries = retries }
+        if let reruns = try arguments.int("rerun-failed", in: 0...10, command: spec) { options.rerunFailed = reruns }
+        options.failFast = arguments.flag("fail-fast")
+        options.trigger = arguments.value("trigger") ?? "manual"
+        let progress = RunProgress(console: console)
+        SignalTrap.install()
+        let results = try await RunScheduler(options: options, onEvent: progress.handle).run(plan)
+        progress.finish()
+        console.print("")
+        console.print(RunProgress.summary(results))
+        let folder = RunLayout(store: options.store).run(results.runID)
+        console.print("results: \(folder)/\(RunLayout.resultsFile)")
+        if let junit = arguments.value("junit") {
+            try AtomicFile.write(JUnitReport.xml(results), to: URL(fileURLWithPath: junit).standardizedFileURL.path)
+            console.print("junit: \(junit)")
+        }
+        return results
+    }
+}

@@ -1,0 +1,25 @@
+import Dispatch
+import Foundation
+import Hypervisor
+
+/// SIGINT/SIGTERM to nestci: tear down every supervised process group (emulators, builds),
+/// run `onInterrupt`, and exit 130/143. Without this an interrupted nestci would leave
+/// qemu and Bochs running.
+public enum SignalTrap {
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+
+    public static func install(onInterrupt: @escaping @Sendable (Int32) -> Void = { _ in }) {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("\nnestci: \(signalNumber == SIGINT ? "interrupted" : "terminated"): stopping emulators and builds\n".utf8))
+                ProcessRegistry.shared.terminateAll(grace: .seconds(2))
+                onInterrupt(signalNumber)
+                exit(128 + signalNumber)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Hypervisor
+import Matrix
+
+/// Collects what a cell leaves behind and writes it into `runs/<run>/<cell>/`, each file
+/// atomically: build logs per level, the last attempt's serial and emulator logs, the
+/// verdict, the parsed VMCS dumps, `reproduce.sh` and `result.json`.
+struct CellEvidence {
+    let cell: Cell
+    let folder: String
+    private(set) var commits: [String: String] = [:]
+    private var builds: [(level: Int, record: BuildRecord)] = []
+    var grubConfigs: [(level: Int, text: String)] = []
+    private var lastBoot: BootResult?
+    private var lastVerdict: Verdict?
+    private var artifacts: [String: String] = [:]
+    /// Cap on the serial log kept (head and tail).
+    var serialLogLimit = 64 << 20
+
+    init(cell: Cell, folder: String) {
+        self.cell = cell
+        self.folder = folder
+    }
+
+    mutating func addBuild(_ record: BuildRecord, level: Int) {
+        commits[record.component] = record.commit
+        builds.append((level, record))
+        let name = RunLayout.buildLog(level: level, component: record.component)
+        if let log = record.logURL, let data = FileManager.default.contents(atPath: log.path) {
+            if (try? AtomicFile.write(data, to: "\(folder)/\(name)")) != nil { artifacts["build-\(level)"] = name }
+        }
+    }
+
+    mutating func recordBoot(_ boot: BootResult, verdict: Verdict, attempt: Int) {
+        lastBoot = boot
+        lastVerdict = verdict
+    }
+
+    /// Writes the cell's files and returns `result` with their names.
+    mutating func finish(_ result: CellResult) -> CellResult {
+        var result = result
+        if let boot = lastBoot {
+            if let data = FileManager.default.contents(atPath: boot.serialLog) {
+                let kept = SerialLogCap.cap(data, limit: serialLogLimit)
+                if (try? AtomicFile.write(kept, to: "\(folder)/\(RunLayout.serialLog)")) != nil { artifacts["serial"] = RunLayout.serialLog }
+                if let dumps = try? VMCSDumpParser.parse(contentsOf: "\(folder)/\(RunLayout.serialLog)"), !dumps.dumps.isEmpty {
+                    if (try? dumps.write(to: URL(fileURLWithPath: "\(folder)/\(RunLayout.vmcsFile)"))) != nil { artifacts["vmcs"] = RunLayout.vmcsFile }
+                }
+            }
+            if let data = FileManager.default.contents(atPath: boot.emulatorLog) {
+                if (try? AtomicFile.write(SerialLogCap.cap(data, limit: 4 << 20), to: "\(folder)/\(RunLayout.emulatorLog)")) != nil { artifacts["emulator"] = RunLayout.emulatorLog }
+            }
+            if let verdict = lastVerdict, (try? AtomicFile.writeJSON(verdict, to: "\(folder)/\(RunLayout.verdictFile)")) != nil {
+                artifacts["verdict"] = RunLayout.verdictFile
+            }
+        }
+        if (try? AtomicFile.write(reproduceScript(), to: "\(folder)/\(RunLayout.reproduceScript)")) != nil {
+            chmod("\(folder)/\(RunLayout.reproduceScript)", 0o755)
+            artifacts["reproduce"] = RunLayout.reproduceScript
+        }
+        result.artifacts = artifacts
+        result.commits = commits
+        if (try? AtomicFile.writeJSON(result, to: "\(folder)/\(RunLayout.resultFile)")) != nil {
+            result.artifacts["result"] = RunLayout.resultFile
+        }
+        return result
+    }
+
+    /// The exact build commands per level (commit, flags) and the emulator command line.
+    func reproduceScript() -> String {
+        var lines = [
+            "#!/bin/sh",
+            "# nestci: reproduce cell \(cell.id) — \(cell.chain): \(cell.levelSummary), \(cell.backend.rawValue), smp \(cell.smp)",
+            "# Usage: sh reproduce.sh [WORKDIR]   (builds every level from its exact commit, then boots)",
+            "set -eu",
+            "work=\"${1:-./nestci-repro-\(cell.id)}\"",
+            "mkdir -p \"$work\"",
+        ]
+        for (level, record) in builds.sorted(by: { $0.level < $1.level }) {
+            let dir = "\"$work/level\(level)-\(record.component)\""
+            lines += [
+                "",
+                "# level \(level): \(record.component) \(record.opt.rawValue)/\(record.bits.rawValue) at \(record.commit) (\(record.revision))",
+                "# {opt} = \(record.optFlags)" + (record.workarounds.isEmpty ? "" : " — workarounds: " + record.workarounds.map { "\($0.flags.joined(separator: " ")): \($0.reason)" }.joined(separator: "; ")),
+                "[ -d \(dir) ] || git clone -q \(ShellQuote.quote(record.repository)) \(dir)",
+                "git -C \(dir) checkout -q --detach \(record.commit)",
+                "(cd \(dir) && \(record.command))",
+            ]
+        }
+        for (level, text) in grubConfigs.sorted(by: { $0.level < $1.level }) {
+            lines += ["", "# grub.cfg of disk \(level) (nestci built the disk with grub-mkimage + mtools; see its README):"]
+            lines += text.split(separator: "\n", omittingEmptySubsequences: false).map { "#   \($0)" }
+        }
+        if let boot = lastBoot {
+            lines += ["", "# boot (disks from the nestci store; base images are attached read-only/snapshot):", boot.commandLine]
+        } else {
+            lines += ["", "# the cell did not boot (\(cell.id)): see result.json"]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Keeps a serial log within a size: the head and the tail, with a line saying what was cut,
+/// so a runaway guest cannot fill the disk.
+public enum SerialLogCap {
+    public static func cap(_ data: Data, limit: Int) -> Data {
+        guard data.count > limit, limit > 1024 else { return data }
+        let half = limit / 2
+        var out = Data(data.prefix(half))
+        out.append(Data("\n[... \(data.count - 2 * half) bytes cut by nestci ...]\n".utf8))
+        out.append(data.suffix(half))
+        return out
+    }
+}

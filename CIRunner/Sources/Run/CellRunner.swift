@@ -1,0 +1,151 @@
+import Foundation
+import Hypervisor
+import Matrix
+
+/// One cell's way through a run: builds → disks → boot (with retries) → evidence files.
+struct CellRunner: Sendable {
+    let options: RunOptions
+    let layout: RunLayout
+    let runID: String
+    let host: HostFingerprint
+    let builder: Builder
+    let disks: GrubDiskBuilder
+    let slots: Slots
+    let stopFlag: Mutex<Bool>
+    let onEvent: @Sendable (RunEvent) -> Void
+
+    func run(_ cell: Cell) async -> CellResult {
+        let folder = layout.cell(runID, cell.id)
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var evidence = CellEvidence(cell: cell, folder: folder)
+        evidence.serialLogLimit = options.serialLogLimit
+        let result = await outcome(cell, evidence: &evidence)
+        return evidence.finish(result)
+    }
+
+    private func outcome(_ cell: Cell, evidence: inout CellEvidence) async -> CellResult {
+        // 1. Builds, each key once for the whole run (the Builder's single flight).
+        var records: [BuildRecord?] = []
+        for (index, level) in cell.levels.enumerated() {
+            guard let spec = level.build else {
+                records.append(nil)
+                continue
+            }
+            let record: BuildRecord
+            do {
+                record = try await builder.build(spec)
+            } catch {
+                return CellResult(cell: cell, outcome: .infra, rule: "build-harness", reason: "level \(index) (\(level.component)): \(error)")
+            }
+            onEvent(.buildFinished(key: spec.key, status: record.status.rawValue, cached: record.cacheHit, seconds: record.durationSeconds))
+            evidence.addBuild(record, level: index)
+            records.append(record)
+            guard record.status == .passed else {
+                let first = record.errorLines.first ?? record.failure ?? record.status.rawValue
+                return CellResult(
+                    cell: cell, outcome: .buildFail, rule: "build", reason: "level \(index) (\(level.component) \(record.optFlags)): \(first)",
+                    commits: evidence.commits)
+            }
+        }
+        if stopFlag.withLock({ $0 }) {
+            return CellResult(cell: cell, outcome: .skip, rule: "fail-fast", reason: "not booted: an earlier cell failed and --fail-fast is set", commits: evidence.commits)
+        }
+        let availability = host.availability(of: cell.backend)
+        guard availability.available else {
+            return CellResult(cell: cell, outcome: .infra, rule: "backend", reason: "\(cell.backend.rawValue) cannot run here: \(availability.reason)", commits: evidence.commits)
+        }
+
+        // 2. One GRUB disk per built level, images as they are.
+        let bootDisks: [BootDisk]
+        do {
+            bootDisks = try await makeDisks(cell, records: records, evidence: &evidence)
+        } catch {
+            return CellResult(cell: cell, outcome: .infra, rule: "disk", reason: "\(error)", commits: evidence.commits)
+        }
+
+        // 3. Boot: INFRA retried; FAIL/TIMEOUT re-run when asked (then PASS = FLAKY).
+        let vmx = host.vmxSupport(for: cell.backend)
+        let plan = BootPlan(backend: cell.backend, disks: bootDisks, smp: cell.smp, memoryMiB: cell.memoryMiB)
+        var attempt = 0
+        var infraLeft = options.infraRetries
+        var rerunsLeft = options.rerunFailed
+        var failedOnce = false
+        var bootSeconds = 0.0
+        while true {
+            attempt += 1
+            let attemptFolder = "\(evidence.folder)/attempt-\(attempt)"
+            onEvent(.cellBooting(cellID: cell.id, label: cell.levelSummary, attempt: attempt))
+            let request = BootRequest(
+                plan: plan, rules: cell.verdict, folder: attemptFolder, deadline: .seconds(cell.bootTimeoutSeconds),
+                hostHasVMX: !cell.needsVMX || vmx.supported, vmxReason: vmx.reason)
+            let boot = await slots.withSlot { await BootRunner.run(request) }
+            bootSeconds += boot.timeToDecision.seconds + boot.stopDuration.seconds
+            var verdict = boot.verdict
+            // A guest that needs VMX where there is none and never says so: that is the
+            // host's limit, not the hypervisor's failure.
+            if verdict.outcome == .timeout, cell.needsVMX, !vmx.supported {
+                verdict.outcome = .skip
+                verdict.reason = "\(cell.backend.rawValue) offers no VMX (\(vmx.reason)); the guest timed out without saying so"
+            }
+            evidence.recordBoot(boot, verdict: verdict, attempt: attempt)
+            switch verdict.outcome {
+            case .infra where infraLeft > 0:
+                infraLeft -= 1
+                continue
+            case .fail, .timeout:
+                if rerunsLeft > 0 {
+                    rerunsLeft -= 1
+                    failedOnce = true
+                    continue
+                }
+            default: break
+            }
+            var outcome = verdict.outcome
+            var reason = verdict.line ?? verdict.reason
+            if failedOnce, outcome == .pass {
+                outcome = .flaky
+                reason = "failed, then passed on attempt \(attempt): \(reason)"
+            }
+            return CellResult(
+                cell: cell, outcome: outcome, rule: verdict.rule, reason: reason, line: verdict.lineNumber,
+                secondsToVerdict: verdict.seconds, bootSeconds: bootSeconds, commits: evidence.commits, attempts: attempt)
+        }
+    }
+
+    private func makeDisks(_ cell: Cell, records: [BuildRecord?], evidence: inout CellEvidence) async throws -> [BootDisk] {
+        var result: [BootDisk] = []
+        for (index, level) in cell.levels.enumerated() {
+            if let image = level.imagePath {
+                guard FileManager.default.fileExists(atPath: image) else {
+                    throw UserError("level \(index) (\(level.component)): image \(image) does not exist (fix components.\(level.component).path)")
+                }
+                result.append(BootDisk(path: image, format: image.hasSuffix(".qcow2") ? .qcow2 : .raw))
+                continue
+            }
+            guard let boot = level.boot, let record = records[index] else { continue }
+            var files: [String: String] = [:]
+            func file(_ output: String) throws -> String {
+                guard let url = record.outputURL(output) else {
+                    throw UserError("level \(index) (\(level.component)): build has no output \"\(output)\"")
+                }
+                let name = url.lastPathComponent
+                files[name] = url.path
+                return name
+            }
+            let handover: GrubConfig.Handover =
+                switch boot.handoff {
+                case Component.Handoff.bootSector.rawValue: .bootSectorModule
+                case Component.Handoff.chainloader.rawValue: .chainloader
+                default: .none
+                }
+            let kernel = handover == .chainloader ? nil : try file(boot.kernel)
+            let modules = handover == .chainloader ? [] : try boot.modules.map(file)
+            let config = GrubConfig(kernel: kernel, cmdline: boot.cmdline, modules: modules, handover: handover, diskIndex: index, template: boot.grubTemplate)
+            let text = try config.render()
+            evidence.grubConfigs.append((index, text))
+            let disk = try await disks.build(GrubDiskSpec(files: files, grubConfig: text, diskIndex: index))
+            result.append(BootDisk(path: disk.path, format: .raw))
+        }
+        return result
+    }
+}
