@@ -10,11 +10,11 @@ import Testing
 
 /// `nestci run` end to end: a fixture matrix of 16 cells built with gcc from a real git
 /// repository and booted under qemu-tcg through nestci's GRUB disks.
-@Suite("nestci run", .serialized, .enabled(if: RunFixtureMatrix.toolsPresent, "needs qemu-system-x86_64, grub-mkimage, mtools and gcc-multilib"))
+@Suite("nestci run", .serialized, .enabled(if: BootTools.qemu, "needs qemu-system-x86_64, grub-mkimage, mtools and gcc-multilib"))
 struct RunCommandTests {
     @Test("runs 16 cells: progress, summary, results.json and JUnit a parser accepts")
     func fixtureMatrix() async throws {
-        let fixture = try await RunFixtureMatrix.make()
+        let fixture = try await FixtureMatrix.make()
         defer { fixture.remove() }
         let junit = "\(fixture.folder)/junit.xml"
         let (console, output) = Console.capturing()
@@ -52,52 +52,4 @@ struct RunCommandTests {
         #expect(failures.count == 6)
         #expect(try document.nodes(forXPath: "/testsuites/testsuite/@tests").first?.stringValue == "16")
     }
-}
-
-/// A temporary git repository of the fixture kernels and a matrix over it.
-struct RunFixtureMatrix {
-    let folder: String
-    var matrix: String { "\(folder)/matrix.json" }
-    var store: String { "\(folder)/store" }
-
-    static var toolsPresent: Bool {
-        BootTools.qemu && FileManager.default.fileExists(atPath: "/usr/lib/gcc/x86_64-linux-gnu/12/32/libgcc.a")
-    }
-
-    static let kernels = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/kernels").path
-
-    static func make() async throws -> RunFixtureMatrix {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-run-\(UUID().uuidString.prefix(8))").path
-        let repository = "\(folder)/kernels"
-        try FileManager.default.createDirectory(atPath: repository, withIntermediateDirectories: true)
-        for name in try FileManager.default.contentsOfDirectory(atPath: kernels) where name != "build" {
-            try FileManager.default.copyItem(atPath: "\(kernels)/\(name)", toPath: "\(repository)/\(name)")
-        }
-        let git = "git -c user.name=t -c user.email=t@t -c commit.gpgsign=false"
-        let setup = try await SupervisedProcess.run(.shell("\(git) init -q -b main && \(git) add -A && \(git) commit -q -m fixtures", workingDirectory: repository, timeout: .seconds(30)))
-        guard setup.succeeded else { throw UserError("git setup failed: \(setup.output)") }
-        let matrix = """
-            {
-              "name": "fixture-run",
-              "components": {
-                "fixture": {"kind": "guest", "repository": "kernels", "revision": "main",
-                  "build": {"command": "make BITS={bits} OPT='{opt}'", "outputs": {"kernel": "build/{bits}/fixture.bin"}},
-                  "boot": {"kernel": "kernel"}}
-              },
-              "chains": {
-                "pass": {"levels": [{"component": "fixture", "cmdline": "mode=pass"}], "verdict": {"pass": ["FIXTURE PASS"]}, "timeouts": {"boot": 60}},
-                "fail": {"levels": [{"component": "fixture", "cmdline": "mode=fail"}], "verdict": {"pass": ["FIXTURE PASS"]}, "timeouts": {"boot": 60}},
-                "smp": {"levels": [{"component": "fixture", "cmdline": "mode=smp cpus=2 iters=25"}],
-                        "verdict": {"pass": [{"regex": "fixture iter", "minPerCPU": 25}]}, "timeouts": {"boot": 60}},
-                "vmcs": {"levels": [{"component": "fixture", "cmdline": "mode=vmcs"}], "verdict": {"pass": ["FIXTURE PASS"]}, "timeouts": {"boot": 60}}
-              },
-              "axes": {"chain": ["pass", "fail", "smp", "vmcs"], "opt": ["O0", "O2"], "bits": ["i386", "amd64"], "smp": [1, 2], "backend": ["qemu-tcg"]},
-              "exclude": [{"chain": "pass", "smp": 2}, {"chain": "fail", "smp": 2}, {"chain": "vmcs", "smp": 2}, {"chain": "smp", "smp": 1}]
-            }
-            """
-        try matrix.write(toFile: "\(folder)/matrix.json", atomically: true, encoding: .utf8)
-        return RunFixtureMatrix(folder: folder)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: folder) }
 }

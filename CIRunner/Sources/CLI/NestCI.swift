@@ -38,7 +38,7 @@ public struct CommandEntry: Sendable {
 public enum NestCI {
     /// Every subcommand, in the order `nestci --help` lists them.
     public static var commands: [CommandEntry] {
-        [PlanCommand.entry, BuildCommand.entry, RunCommand.entry, DemoCommand.entry]
+        [PlanCommand.entry, BuildCommand.entry, RunCommand.entry, DemoCommand.entry, BenchCommand.entry]
     }
 
     /// Runs `nestci` with `arguments` (without the program name) and returns the exit status.

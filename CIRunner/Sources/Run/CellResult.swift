@@ -22,6 +22,8 @@ public struct CellResult: Sendable, Codable, Equatable {
     public var secondsToVerdict: Double?
     /// Wall seconds this cell spent booting (all attempts).
     public var bootSeconds: Double
+    /// Seconds from the deciding serial line being written to the emulator being gone.
+    public var verdictLatencySeconds: Double?
     /// Resolved commit per component.
     public var commits: [String: String]
     /// Build keys of its levels.

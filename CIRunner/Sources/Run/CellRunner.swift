@@ -11,6 +11,8 @@ struct CellRunner: Sendable {
     let builder: Builder
     let disks: GrubDiskBuilder
     let slots: Slots
+    /// Boot seconds per cell from the previous run: longest first.
+    let expected: [String: Double]
     let stopFlag: Mutex<Bool>
     let onEvent: @Sendable (RunEvent) -> Void
 
@@ -78,7 +80,7 @@ struct CellRunner: Sendable {
             let request = BootRequest(
                 plan: plan, rules: cell.verdict, folder: attemptFolder, deadline: .seconds(cell.bootTimeoutSeconds),
                 hostHasVMX: !cell.needsVMX || vmx.supported, vmxReason: vmx.reason)
-            let boot = await slots.withSlot { await BootRunner.run(request) }
+            let boot = await slots.withSlot(priority: expected[cell.id] ?? .infinity) { await BootRunner.run(request) }
             bootSeconds += boot.timeToDecision.seconds + boot.stopDuration.seconds
             var verdict = boot.verdict
             // A guest that needs VMX where there is none and never says so: that is the
@@ -106,9 +108,11 @@ struct CellRunner: Sendable {
                 outcome = .flaky
                 reason = "failed, then passed on attempt \(attempt): \(reason)"
             }
-            return CellResult(
+            var result = CellResult(
                 cell: cell, outcome: outcome, rule: verdict.rule, reason: reason, line: verdict.lineNumber,
                 secondsToVerdict: verdict.seconds, bootSeconds: bootSeconds, commits: evidence.commits, attempts: attempt)
+            result.verdictLatencySeconds = boot.verdictLatency?.seconds
+            return result
         }
     }
 

@@ -29,7 +29,7 @@ public struct RunScheduler: Sendable {
 
         let context = CellRunner(
             options: options, layout: layout, runID: runID, host: host, builder: builder, disks: disks, slots: slots,
-            stopFlag: stopFlag, onEvent: onEvent)
+            expected: DurationHistory.load(layout: layout, matrix: plan.matrix), stopFlag: stopFlag, onEvent: onEvent)
         let results = await withTaskGroup(of: CellResult.self) { group in
             for cell in plan.cells {
                 group.addTask { await context.run(cell) }

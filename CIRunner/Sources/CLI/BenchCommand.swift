@@ -1,0 +1,26 @@
+import Foundation
+import Hypervisor
+
+/// `nestci bench WHAT`: the project's own speed and memory figures, with their targets.
+enum BenchCommand {
+    static let spec = CommandSpec(
+        name: "bench", summary: "measure nestci: builds, boots, evidence parsing (prints figures and ratios)",
+        discussion: """
+            builds    12 requests sharing 4 keys: builds run / unique keys, cache-hit re-run vs cold, nestci CPU share
+            boots     16 fixture cells on qemu-tcg: verdict latency, matrix wall time vs its lower bound
+            evidence  serial scan + VMCS parse throughput on 100 MB of synthetic serial output
+            all       all of them
+            Run it from a release build (`swift build -c release`) for figures worth comparing.
+            """,
+        arguments: [.init("WHAT", optional: true, help: "builds | boots | evidence | all (default all)")])
+
+    static let entry = CommandEntry(spec) { arguments, console in
+        let what = arguments.positionals.first ?? "all"
+        let known = ["builds", "boots", "evidence", "all"]
+        guard known.contains(what) else { throw UsageError("unknown benchmark \"\(what)\" (expected \(known.joined(separator: ", ")))", command: spec) }
+        if what == "builds" || what == "all" { console.print(try await BuildBenchmark.run().description) }
+        if what == "evidence" || what == "all" { console.print(EvidenceBenchmark.measure().description) }
+        if what == "boots" || what == "all" { console.print(try await BootBenchmark.run().description) }
+        return .success
+    }
+}
