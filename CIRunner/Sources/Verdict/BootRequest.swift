@@ -18,10 +18,18 @@ public struct BootRequest: Sendable {
     public var pollInterval: Duration
     /// How many last serial lines the verdict of a TIMEOUT or stopped guest carries.
     public var tailLines: Int
+    /// After a fail marker, how long at most the guest may go on printing before it is
+    /// stopped: hypervisors print their evidence (a VMCS dump) right after the failure
+    /// line, and that dump is what a developer diffs. Zero stops at once.
+    public var evidenceGrace: Duration
+    /// Within ``evidenceGrace``, serial silence this long means the guest has finished
+    /// (it halted); stop then.
+    public var evidenceQuiet: Duration
 
     public init(
         plan: BootPlan, rules: VerdictRules, folder: String, deadline: Duration, hostHasVMX: Bool, vmxReason: String = "",
-        emulator: (any Emulator)? = nil, pollInterval: Duration = .milliseconds(25), tailLines: Int = 20
+        emulator: (any Emulator)? = nil, pollInterval: Duration = .milliseconds(25), tailLines: Int = 20,
+        evidenceGrace: Duration = .seconds(5), evidenceQuiet: Duration = .milliseconds(500)
     ) {
         self.plan = plan
         self.rules = rules
@@ -32,6 +40,8 @@ public struct BootRequest: Sendable {
         self.emulator = emulator
         self.pollInterval = pollInterval
         self.tailLines = tailLines
+        self.evidenceGrace = evidenceGrace
+        self.evidenceQuiet = evidenceQuiet
     }
 }
 
@@ -46,7 +56,8 @@ public struct BootResult: Sendable {
     public var backendLog: String?
     /// Boot start (emulator spawned) → verdict decided.
     public var timeToDecision: Duration
-    /// Verdict decided → emulator process group gone and reaped.
+    /// Verdict decided → emulator process group gone and reaped (for a fail marker this
+    /// includes the evidence grace: the guest finishing its dump).
     public var stopDuration: Duration
     /// Deciding serial line written (the file's mtime when it was read) → emulator gone:
     /// what a user waits beyond the guest itself. Nil when no line decided.

@@ -4,7 +4,9 @@ import Matrix
 
 /// Boots one chain and judges it: starts the emulator through ``SupervisedProcess``,
 /// follows the serial log while the guest runs, feeds ``VerdictStateMachine``, and stops
-/// the whole process group the moment a verdict is reached or the deadline passes.
+/// the whole process group the moment a verdict is reached or the deadline passes (after
+/// a fail marker, once the guest has finished printing its evidence: see
+/// ``BootRequest/evidenceGrace``).
 public enum BootRunner {
     /// Runs `request` to a verdict. Never throws: harness failures are INFRA verdicts.
     public static func run(_ request: BootRequest) async -> BootResult {
@@ -89,6 +91,9 @@ public enum BootRunner {
             try? await Task.sleep(for: request.pollInterval)
         }
 
+        if let verdict = machine.decision, verdict.outcome == .fail, verdict.lineNumber != nil {
+            await awaitEvidence(request, follower: follower, started: started, ended: ended)
+        }
         process.stop()
         let exit = await waiter.value
         let gone = clock.now
@@ -105,6 +110,31 @@ public enum BootRunner {
         boot.firstOutput = firstOutput
         boot.emulatorPID = process.pid
         return boot
+    }
+
+    /// After a fail marker: lets the guest finish printing what follows it (XMHF and the
+    /// demo print a VMCS dump after `VM-ENTRY error` / `VMRESUME error`, then halt) until
+    /// the serial log is quiet for ``BootRequest/evidenceQuiet``, the emulator ends, the
+    /// grace or the deadline runs out. Stopping on the marker itself would cut the dump.
+    private static func awaitEvidence(
+        _ request: BootRequest, follower: SerialFollower, started: ContinuousClock.Instant, ended: Mutex<ProcessResult?>
+    ) async {
+        let clock = ContinuousClock()
+        let graceEnd = clock.now + request.evidenceGrace
+        var bytes = follower.byteCount
+        var lastGrowth = clock.now
+        while clock.now < graceEnd, clock.now - started < request.deadline, !Task.isCancelled {
+            if ended.withLock({ $0 }) != nil { return }
+            _ = follower.poll()
+            let now = clock.now
+            if follower.byteCount != bytes {
+                bytes = follower.byteCount
+                lastGrowth = now
+            } else if now - lastGrowth >= request.evidenceQuiet {
+                return
+            }
+            try? await Task.sleep(for: request.pollInterval)
+        }
     }
 
     private static func result(
