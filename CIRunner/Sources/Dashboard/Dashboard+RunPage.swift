@@ -70,7 +70,8 @@ extension Dashboard {
         for group in grid.bitsGroups { out += "<th class=\"axis\" colspan=\"\(group.span)\">\(HTML.escape(group.bits))</th>" }
         out += "</tr>\n<tr>" + grid.columns.map { "<th class=\"axis\">-\(HTML.escape($0.opt))</th>" }.joined() + "</tr>\n"
         for row in grid.rows {
-            out += "<tr><th class=\"row\">\(HTML.escape(row.chain))<small>\(HTML.escape(row.components))</small></th>"
+            let components = row.components == row.chain ? "" : "<small>\(HTML.escape(row.components))</small>"
+            out += "<tr><th class=\"row\">\(HTML.escape(row.chain))\(components)</th>"
             out += "<th class=\"row\">\(row.smp)</th><th class=\"row\">\(HTML.escape(row.backend))</th>"
             out += extraKeys.map { "<th class=\"row\">\(HTML.escape(row.extra[$0] ?? "–"))</th>" }.joined()
             for column in grid.columns {
@@ -78,7 +79,10 @@ extension Dashboard {
                     out += "<td class=\"empty\" title=\"not in this run\"></td>"
                     continue
                 }
-                let seconds = cell.secondsToVerdict ?? (cell.bootSeconds > 0 ? cell.bootSeconds : nil)
+                // Time to verdict says something for boots that judged the hypervisor; for
+                // the others the rule (no-vmx, build, infra) says more.
+                let judged: Set<Outcome> = [.pass, .fail, .timeout, .flaky]
+                let seconds = judged.contains(cell.outcome) ? cell.secondsToVerdict ?? (cell.bootSeconds > 0 ? cell.bootSeconds : nil) : nil
                 let tip = "\(cell.levels) · \(cell.rule): \(cell.reason)"
                 out += "<td class=\"cell \(HTML.outcomeClass(cell.outcome))\(flagged.contains(cell.cellID) ? " flagged" : "")\">"
                 out += "<a href=\"\(Self.folderName(cell.cellID))/index.html\" title=\"\(HTML.escape(tip))\">\(cell.outcome.rawValue)"
