@@ -78,7 +78,15 @@ extension ServiceConfig {
         if let webhook = top.object("webhook") {
             config.webhook = Self.webhook(webhook, issues: issues)
         }
-        guard issues.issues.isEmpty else { throw MatrixError(issues: issues.issues) }
+        guard issues.issues.isEmpty else {
+            // In file order (matrix files' own issues after, in theirs), as a person reads.
+            let sorted = issues.issues.enumerated().sorted { a, b in
+                let (x, y) = (a.element, b.element)
+                if (x.file == file) != (y.file == file) { return x.file == file }
+                return (x.line, x.column, a.offset) < (y.line, y.column, b.offset)
+            }
+            throw MatrixError(issues: sorted.map(\.element))
+        }
         return config
     }
 
