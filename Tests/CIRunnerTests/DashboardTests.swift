@@ -5,7 +5,9 @@ import Testing
 
 @testable import CIRunner
 
-@Suite("Dashboard")
+// Serialized: generating dashboards is file-system heavy, and two cores are shared with
+// the other suites (whose timing tests must not starve).
+@Suite("Dashboard", .serialized)
 struct DashboardTests {
     /// A generated dashboard in a fresh temp folder, with its store beside it.
     struct Generated {
@@ -62,6 +64,14 @@ struct DashboardTests {
         #expect(index.contains("artifacts pruned"))
         let object = try JSONSerialization.jsonObject(with: Data(generated.text("index.json").utf8)) as? [String: Any]
         #expect((object?["runs"] as? [Any])?.count == 3)
+
+        // Writing the same model again rewrites nothing but the index's timestamp.
+        let page = generated.folder.appendingPathComponent("runs/\(Self.newest)/index.html").path
+        let before = try FileManager.default.attributesOfItem(atPath: page)[.modificationDate] as? Date
+        let inode = try FileManager.default.attributesOfItem(atPath: page)[.systemFileNumber] as? Int
+        try Dashboard(folder: generated.folder.path, title: "nestci · xmhf64").write(runs: generated.runs)
+        #expect(try FileManager.default.attributesOfItem(atPath: page)[.modificationDate] as? Date == before)
+        #expect(try FileManager.default.attributesOfItem(atPath: page)[.systemFileNumber] as? Int == inode)
     }
 
     @Test("the run page puts findings on top and the matrix as a bits × opt grid")
@@ -179,6 +189,8 @@ struct DashboardTests {
         for page in generated.pages() {
             let text = try generated.text(page)
             let pageURL = generated.folder.appendingPathComponent(page)
+            // deploy/nginx.conf's Content-Security-Policy allows neither inline styles nor scripts.
+            #expect(!text.contains("<script") && !text.contains(" style=\""), "\(page): inline script or style")
             for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
                 let link = String(text[Range(match.range(at: 1), in: text)!])
                 #expect(!link.contains(":") && !link.hasPrefix("/"), "\(page): absolute link \(link)")

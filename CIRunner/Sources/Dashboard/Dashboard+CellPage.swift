@@ -111,10 +111,10 @@ extension Dashboard {
         let page = HTML.page(
             title: "\(cell.outcome.rawValue) \(cell.levels) · \(run.id)", root: "../../../",
             breadcrumbs: [("runs", "../../../index.html"), (run.id, "../index.html"), (cell.cellID, nil)], body: body)
-        try AtomicFile.write(page, to: path("\(folder)/index.html"))
+        try write(page, to: "\(folder)/index.html")
         let json = CellJSON(
             runID: run.id, matrix: run.matrix, result: cell, artifactsPruned: run.artifactsPruned, files: files, serialTail: tailJSON,
             vmcsDiff: evidence.vmcsDiff, o0SiblingID: evidence.o0SiblingID, history: entries)
-        try AtomicFile.write(Self.jsonEncoder().encode(json), to: path("\(folder)/index.json"))
+        try write(Self.jsonEncoder().encode(json), to: "\(folder)/index.json")
     }
 }

@@ -55,7 +55,7 @@ extension Dashboard {
                 \(rows)</table>
                 """
         }
-        try AtomicFile.write(HTML.page(title: title, root: "", breadcrumbs: [("runs", nil)], body: body), to: path("index.html"))
+        try write(HTML.page(title: title, root: "", breadcrumbs: [("runs", nil)], body: body), to: "index.html")
         let json = IndexJSON(
             title: title, generated: Date(),
             runs: runs.map { run in
@@ -65,6 +65,6 @@ extension Dashboard {
                     findings: run.findings.count, artifactsPruned: run.artifactsPruned,
                     page: "\(Self.runFolder(run.id))/index.html", json: "\(Self.runFolder(run.id))/index.json")
             })
-        try AtomicFile.write(Self.jsonEncoder().encode(json), to: path("index.json"))
+        try write(Self.jsonEncoder().encode(json), to: "index.json")
     }
 }

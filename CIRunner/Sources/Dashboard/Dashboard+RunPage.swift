@@ -44,17 +44,17 @@ extension Dashboard {
         body += "<h2>Matrix</h2>\n" + gridHTML(RunGrid(run.cells), flagged: flagged)
         body += "<p class=\"legend\">" + Outcome.allCases.map { "\(HTML.badge($0))" }.joined() + " · outlined: named in a finding</p>"
 
-        try AtomicFile.write(
+        try write(
             HTML.page(title: "\(run.matrix) \(run.id) · \(title)", root: "../../", breadcrumbs: [("runs", "../../index.html"), (run.id, nil)], body: body),
-            to: path("\(folder)/index.html"))
+            to: "\(folder)/index.html")
         // Store paths of evidence stay private; the cell pages link the copies.
         var forJSON = run
         forJSON.evidence = [:]
         var pages: [String: String] = [:]
         for cell in run.cells { pages[cell.cellID] = "\(Self.folderName(cell.cellID))/index.html" }
-        try AtomicFile.write(
+        try write(
             Self.jsonEncoder().encode(RunJSON(run: forJSON, counts: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }), cellPages: pages)),
-            to: path("\(folder)/index.json"))
+            to: "\(folder)/index.json")
 
         for cell in run.cells {
             try writeCell(cell, run: run, history: history[cell.cellID], published: published)

@@ -35,7 +35,7 @@ public struct Dashboard: Sendable {
         let runs = runs.sorted { $0.started > $1.started }
         let history = history ?? DashboardCellHistory.derived(from: runs)
         let published = Set(runs.map { Self.folderName($0.id) })
-        try AtomicFile.write(DashboardStyle.css, to: path("style.css"))
+        try write(DashboardStyle.css, to: "style.css")
         for run in runs {
             try writeRun(run, history: history, published: published)
         }
@@ -108,6 +108,16 @@ public struct Dashboard: Sendable {
             }
         }
     }
+
+    /// Writes atomically, but only when the content changed: a regeneration after each run
+    /// rewrites few pages, and each atomic write costs an fsync.
+    func write(_ data: Data, to relative: String) throws {
+        let target = path(relative)
+        if let existing = FileManager.default.contents(atPath: target), existing == data { return }
+        try AtomicFile.write(data, to: target)
+    }
+
+    func write(_ text: String, to relative: String) throws { try write(Data(text.utf8), to: relative) }
 
     static func jsonEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
