@@ -1,0 +1,128 @@
+import Foundation
+import Matrix
+
+/// Writes the dashboard: a static site of HTML and JSON that works from `file://` and
+/// behind any web server (relative links only, no JavaScript).
+///
+///     index.html, index.json            runs, newest first
+///     style.css
+///     runs/<run>/index.html, .json      the matrix as a grid, findings on top
+///     runs/<run>/<cell>/index.html, .json   verdict, serial tail, VMCS dumps, history
+///     runs/<run>/<cell>/serial.log, vmcs.json, reproduce.sh, build-<name>.log
+///
+/// Every file is written atomically (a reader or a crash sees the old page or the new).
+/// Folders of runs no longer in the model are removed; a run whose artifacts were pruned
+/// keeps its pages, without artifact files or links.
+public struct Dashboard: Sendable {
+    /// The dashboard folder.
+    public var folder: String
+    /// Shown in the page titles and the index heading.
+    public var title: String
+    public var logger: Logger
+
+    public init(folder: String, title: String = "nestci", logger: Logger = .discarding) {
+        self.folder = folder
+        self.title = title
+        self.logger = logger
+    }
+
+    /// Lines of serial log shown on a cell page.
+    public static let tailLines = 60
+
+    /// Writes every page for `runs` (any order; shown newest first). `history` gives each
+    /// cell's outcomes across runs; by default it is derived from `runs`.
+    public func write(runs: [DashboardRun], history: [String: DashboardCellHistory]? = nil) throws {
+        let runs = runs.sorted { $0.started > $1.started }
+        let history = history ?? DashboardCellHistory.derived(from: runs)
+        let published = Set(runs.map { Self.folderName($0.id) })
+        try write(DashboardStyle.css, to: "style.css")
+        for run in runs {
+            try writeRun(run, history: history, published: published)
+        }
+        try writeIndex(runs)
+        removeStaleRuns(keeping: published)
+        logger.info("dashboard written", ["dashboard.folder": folder, "runs": "\(runs.count)"])
+    }
+
+    // MARK: Layout
+
+    func path(_ relative: String) -> String { URL(fileURLWithPath: folder).appendingPathComponent(relative).path }
+
+    /// A run id or cell id as a folder name: anything outside `[A-Za-z0-9._-]` becomes `_`,
+    /// so an odd id can never climb out of `runs/`.
+    static func folderName(_ id: String) -> String {
+        let safe = String(id.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") ? $0 : "_" })
+        return safe.isEmpty || safe.allSatisfy({ $0 == "." }) ? "_" + safe : safe
+    }
+
+    static func runFolder(_ runID: String) -> String { "runs/\(folderName(runID))" }
+    static func cellFolder(_ runID: String, _ cellID: String) -> String { "\(runFolder(runID))/\(folderName(cellID))" }
+
+    // MARK: Files
+
+    /// Puts an evidence file into the dashboard: a hard link when the store is on the same
+    /// file system (no second copy of a large log), a copy otherwise. Skipped when the
+    /// target already has the same size (evidence files do not change once written).
+    func place(_ source: String, at relative: String) -> Bool {
+        let target = path(relative)
+        let manager = FileManager.default
+        guard let sourceSize = (try? manager.attributesOfItem(atPath: source))?[.size] as? NSNumber else {
+            logger.warning("evidence file missing, not linked from the dashboard", ["file": source])
+            return false
+        }
+        if let targetSize = (try? manager.attributesOfItem(atPath: target))?[.size] as? NSNumber, targetSize == sourceSize { return true }
+        do {
+            try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let temporary = target + ".tmp-\(getpid())"
+            try? manager.removeItem(atPath: temporary)
+            if link(source, temporary) != 0 { try manager.copyItem(atPath: source, toPath: temporary) }
+            guard rename(temporary, target) == 0 else {
+                try? manager.removeItem(atPath: temporary)
+                return false
+            }
+            return true
+        } catch {
+            logger.warning("cannot copy evidence into the dashboard: \(error)", ["file": source])
+            return false
+        }
+    }
+
+    /// Removes the artifact files of a pruned cell that an earlier write placed.
+    func removeArtifacts(in cellFolder: String) {
+        let manager = FileManager.default
+        for name in (try? manager.contentsOfDirectory(atPath: path(cellFolder))) ?? [] where !name.hasPrefix("index.") {
+            try? manager.removeItem(atPath: path("\(cellFolder)/\(name)"))
+        }
+    }
+
+    private func removeStaleRuns(keeping published: Set<String>) {
+        let manager = FileManager.default
+        for name in (try? manager.contentsOfDirectory(atPath: path("runs"))) ?? [] where !published.contains(name) {
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: path("runs/\(name)"), isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            do {
+                try manager.removeItem(atPath: path("runs/\(name)"))
+                logger.info("dashboard: removed a run no longer in the store", ["run.id": name])
+            } catch {
+                logger.warning("dashboard: cannot remove stale run folder: \(error)", ["run.id": name])
+            }
+        }
+    }
+
+    /// Writes atomically, but only when the content changed: a regeneration after each run
+    /// rewrites few pages, and each atomic write costs an fsync.
+    func write(_ data: Data, to relative: String) throws {
+        let target = path(relative)
+        if let existing = FileManager.default.contents(atPath: target), existing == data { return }
+        try AtomicFile.write(data, to: target)
+    }
+
+    func write(_ text: String, to relative: String) throws { try write(Data(text.utf8), to: relative) }
+
+    static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+}

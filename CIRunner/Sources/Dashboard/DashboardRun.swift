@@ -1,0 +1,85 @@
+import Foundation
+import Matrix
+
+/// One run as the dashboard shows it. Plain values: the service fills them from the store.
+public struct DashboardRun: Sendable, Codable {
+    /// The run's id, e.g. `20261125-0230-ab12`; also its folder name under `runs/`.
+    public var id: String
+    /// The matrix's name.
+    public var matrix: String
+    /// Why it ran: `nightly (daily 02:30 Europe/Zurich)`, `branch xmhf64 moved a1b2c3d → d4e5f6a`, `manual`.
+    public var trigger: String
+    public var started: Date
+    /// Nil while the run is still going.
+    public var finished: Date?
+    /// Component (or branch) → resolved commit.
+    public var commits: [String: String]
+    public var cells: [CellResult]
+    /// What a person should look at first: -O-only failures, regressions, ...
+    public var findings: [DashboardFinding]
+    /// Retention removed this run's logs and dumps: results stay, artifact links do not appear.
+    public var artifactsPruned: Bool
+    /// Per cell id: where its evidence is. Cells without an entry show their result only.
+    public var evidence: [String: DashboardCellEvidence]
+
+    public init(
+        id: String, matrix: String, trigger: String, started: Date, finished: Date? = nil, commits: [String: String] = [:],
+        cells: [CellResult], findings: [DashboardFinding] = [], artifactsPruned: Bool = false,
+        evidence: [String: DashboardCellEvidence] = [:]
+    ) {
+        self.id = id
+        self.matrix = matrix
+        self.trigger = trigger
+        self.started = started
+        self.finished = finished
+        self.commits = commits
+        self.cells = cells
+        self.findings = findings
+        self.artifactsPruned = artifactsPruned
+        self.evidence = evidence
+    }
+
+    /// Cells per outcome.
+    public var counts: [Outcome: Int] {
+        Dictionary(grouping: cells, by: \.outcome).mapValues(\.count)
+    }
+
+    /// A run built from `results.json`.
+    public init(_ results: RunResults, trigger: String, commits: [String: String] = [:], findings: [DashboardFinding] = []) {
+        self.init(
+            id: results.runID, matrix: results.matrix, trigger: trigger, started: results.started, finished: results.finished,
+            commits: commits, cells: results.cells, findings: findings)
+    }
+}
+
+/// Something the run found that a person should read before the grid.
+public struct DashboardFinding: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// Fails at some -O levels and passes at -O0 (the bug nestci exists for).
+        case optOnly = "opt-only"
+        /// Passed in the previous run of this matrix, fails now.
+        case regression
+        /// Failed before, passes now.
+        case fixed
+        /// Failed, then passed on a re-run.
+        case flaky
+        /// The harness failed (not the hypervisor).
+        case infra
+        case other
+    }
+
+    public var kind: Kind
+    /// One line: `lhv fails at -O3 only (i386, bochs, smp 1)`.
+    public var title: String
+    /// The cells it is about (linked from the finding).
+    public var cellIDs: [String]
+    /// More text (shown preformatted): the first differing VMCS fields, the deciding lines.
+    public var detail: String
+
+    public init(kind: Kind, title: String, cellIDs: [String], detail: String = "") {
+        self.kind = kind
+        self.title = title
+        self.cellIDs = cellIDs
+        self.detail = detail
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import Matrix
+
+extension ServiceConfig {
+    static let topKeys = ["matrices", "pollMinutes", "debounceSeconds", "retention", "dashboard", "webhook", "slots"]
+    static let matrixKeys = ["path", "schedule", "watch"]
+    static let scheduleKeys = ["daily", "timeZone", "everyHours"]
+    static let retentionKeys = ["passingDays", "failingDays", "maxBytes"]
+    static let webhookKeys = ["url", "timeoutSeconds", "retries"]
+
+    /// Reads and validates `service.json`, and the matrix files it names.
+    ///
+    /// Throws ``MatrixError`` listing every problem (file:line:col, JSON path, what is
+    /// accepted, did-you-mean), including those inside the matrix files, so `nestci serve`
+    /// refuses to start rather than fail at 02:30.
+    public static func load(path: String) throws -> ServiceConfig {
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            let reason = FileManager.default.fileExists(atPath: absolute) ? "cannot be read (check its permissions)" : "does not exist (pass --config FILE)"
+            throw MatrixError(issues: [MatrixIssue(file: path, path: "", message: "the service config \(reason)")])
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: absolute)
+    }
+
+    /// Parses and validates config text; `file` names it in messages and relative paths
+    /// are resolved against its folder.
+    public static func parse(_ text: String, file: String) throws -> ServiceConfig {
+        let issues = ConfigIssues(file: file)
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(text)
+        } catch {
+            throw MatrixError(issues: [MatrixIssue(file: file, path: "", line: error.line, column: error.column, message: "invalid JSON: \(error.message)")])
+        }
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+        var config = ServiceConfig(file: file, matrices: [], slots: max(1, ProcessInfo.processInfo.activeProcessorCount))
+        guard let top = ConfigObject(root, path: "", issues: issues) else { throw MatrixError(issues: issues.issues) }
+        top.rejectUnknownKeys(topKeys, what: "the service config")
+
+        if let value = top["matrices"] {
+            if case .array(let elements) = value.kind {
+                if elements.isEmpty { issues.report("matrices", value, "no matrices listed (add one: {\"path\": \"nightly.json\", \"schedule\": {\"daily\": \"02:30\"}})") }
+                for (index, element) in elements.enumerated() {
+                    if let entry = matrixEntry(element, path: "matrices[\(index)]", base: base, issues: issues) { config.matrices.append(entry) }
+                }
+            } else {
+                issues.report("matrices", value, "expected an array of {\"path\", \"schedule\", \"watch\"} objects, found \(value.typeName)")
+            }
+        } else {
+            issues.report("", root, "missing required key \"matrices\" (the matrix files to run, e.g. [{\"path\": \"nightly.json\", \"schedule\": {\"daily\": \"02:30\"}}])")
+        }
+        checkDuplicates(config.matrices, root: top, issues: issues)
+
+        config.pollMinutes = top.int("pollMinutes", range: 1...1440, unit: " (minutes)") ?? config.pollMinutes
+        config.debounceSeconds = top.int("debounceSeconds", range: 0...86_400, unit: " (seconds)") ?? config.debounceSeconds
+        config.slots = top.int("slots", range: 1...256) ?? config.slots
+        if let retention = top.object("retention") {
+            retention.rejectUnknownKeys(retentionKeys, what: "retention")
+            config.retention.passingDays = retention.int("passingDays", range: 0...36_500, unit: " (days)") ?? config.retention.passingDays
+            config.retention.failingDays = retention.int("failingDays", range: 0...36_500, unit: " (days)") ?? config.retention.failingDays
+            if let value = retention["maxBytes"] {
+                if let bytes = ByteSize.parse(value) {
+                    config.retention.maxBytes = bytes
+                } else {
+                    issues.report(retention.childPath("maxBytes"), value, "expected a size such as \"20G\", \"500M\", \"1.5T\" or a number of bytes, found \(value.scalarText.map { "\"\($0)\"" } ?? value.typeName)")
+                }
+            }
+        }
+        if let value = top["dashboard"] {
+            if let folder = top.string("dashboard") {
+                if folder.isEmpty {
+                    issues.report("dashboard", value, "empty folder name (give a folder, e.g. \"/var/lib/nestci/dashboard\", or leave the key out)")
+                } else {
+                    config.dashboard = URL(fileURLWithPath: folder, relativeTo: base).standardizedFileURL.path
+                }
+            }
+        }
+        if let webhook = top.object("webhook") {
+            config.webhook = Self.webhook(webhook, issues: issues)
+        }
+        guard issues.issues.isEmpty else {
+            // In file order (matrix files' own issues after, in theirs), as a person reads.
+            let sorted = issues.issues.enumerated().sorted { a, b in
+                let (x, y) = (a.element, b.element)
+                if (x.file == file) != (y.file == file) { return x.file == file }
+                return (x.line, x.column, a.offset) < (y.line, y.column, b.offset)
+            }
+            throw MatrixError(issues: sorted.map(\.element))
+        }
+        return config
+    }
+
+    private static func matrixEntry(_ value: JSONValue, path: String, base: URL, issues: ConfigIssues) -> MatrixEntry? {
+        guard let object = ConfigObject(value, path: path, issues: issues) else { return nil }
+        object.rejectUnknownKeys(matrixKeys, what: "a matrix entry")
+        let watch = object.bool("watch") ?? false
+        var schedule: Schedule?
+        if let scheduleObject = object.object("schedule") { schedule = Self.schedule(scheduleObject, issues: issues) }
+        if object["schedule"] == nil, object["watch"] != nil, !watch {
+            issues.report(path, value, "this matrix would never run: give it a \"schedule\" or set \"watch\": true")
+        } else if object["schedule"] == nil, object["watch"] == nil {
+            issues.report(path, value, "this matrix would never run: add \"schedule\": {\"daily\": \"02:30\"} or {\"everyHours\": 6}, or \"watch\": true")
+        }
+        guard let file = object.string("path") else {
+            if object["path"] == nil { issues.report(path, value, "missing required key \"path\" (the matrix file, relative to this config file)") }
+            return nil
+        }
+        let resolved = URL(fileURLWithPath: file, relativeTo: base).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: resolved) else {
+            let folder = URL(fileURLWithPath: resolved).deletingLastPathComponent()
+            let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") }
+            let name = URL(fileURLWithPath: resolved).lastPathComponent
+            let hint = DidYouMean.suggestion(for: name, among: siblings).map { " (did you mean \"\($0)\"?)" } ?? ""
+            issues.report(object.childPath("path"), object["path"], "matrix file \(resolved) does not exist\(hint) (paths are relative to the config file's folder)")
+            return nil
+        }
+        do {
+            let matrix = try MatrixFile.load(path: resolved)
+            return MatrixEntry(path: resolved, name: matrix.name, schedule: schedule, watch: watch)
+        } catch let error as MatrixError {
+            // The matrix's own problems, each at its own file and line.
+            issues.append(contentsOf: error.issues)
+        } catch {
+            issues.report(object.childPath("path"), object["path"], "cannot read matrix file \(resolved): \(error)")
+        }
+        return nil
+    }
+
+    private static func schedule(_ object: ConfigObject, issues: ConfigIssues) -> Schedule? {
+        object.rejectUnknownKeys(scheduleKeys, what: "a schedule")
+        let daily = object["daily"], every = object["everyHours"]
+        switch (daily, every) {
+        case (nil, nil):
+            issues.report(object.path, object.value, "a schedule needs \"daily\": \"HH:MM\" (with an optional \"timeZone\") or \"everyHours\": N")
+            return nil
+        case (.some, .some):
+            issues.report(object.path, object.value, "give either \"daily\" or \"everyHours\", not both (one schedule per matrix entry; list the matrix twice for two)")
+            return nil
+        case (nil, .some):
+            if let zone = object["timeZone"] { issues.report(object.childPath("timeZone"), zone, "\"timeZone\" applies to \"daily\" only (everyHours counts hours from the last run)") }
+            guard let hours = object.int("everyHours", range: 1...168, unit: " (hours)") else { return nil }
+            return .everyHours(hours)
+        case (.some(let value), nil):
+            var zone = "UTC"
+            if let text = object.string("timeZone") {
+                if TimeZone(identifier: text) != nil {
+                    zone = text
+                } else {
+                    let hint = DidYouMean.suggestion(for: text, among: TimeZone.knownTimeZoneIdentifiers).map { " (did you mean \"\($0)\"?)" } ?? ""
+                    issues.report(object.childPath("timeZone"), object["timeZone"], "unknown time zone \"\(text)\"\(hint) (expected an IANA name such as \"Europe/Zurich\" or \"UTC\")")
+                }
+            }
+            guard let text = object.string("daily") else { return nil }
+            guard let (hour, minute) = parseClock(text) else {
+                issues.report(object.childPath("daily"), value, "bad time \"\(text)\" (expected HH:MM on a 24-hour clock, e.g. \"02:30\")")
+                return nil
+            }
+            return .daily(hour: hour, minute: minute, timeZone: zone)
+        }
+    }
+
+    /// `02:30` or `2:30` → (2, 30); nil unless a valid 24-hour time.
+    static func parseClock(_ text: String) -> (Int, Int)? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, (1...2).contains(parts[0].count), parts[1].count == 2,
+            parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            let hour = Int(parts[0]), let minute = Int(parts[1]), (0...23).contains(hour), (0...59).contains(minute)
+        else { return nil }
+        return (hour, minute)
+    }
+
+    private static func webhook(_ object: ConfigObject, issues: ConfigIssues) -> Webhook? {
+        object.rejectUnknownKeys(webhookKeys, what: "webhook")
+        let timeout = object.int("timeoutSeconds", range: 1...300, unit: " (seconds)") ?? 10
+        let retries = object.int("retries", range: 0...10) ?? 3
+        guard let text = object.string("url") else {
+            if object["url"] == nil { issues.report(object.path, object.value, "missing required key \"url\" (where to POST run summaries, e.g. \"https://chat.example.org/hooks/abc\")") }
+            return nil
+        }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host?.isEmpty == false else {
+            issues.report(object.childPath("url"), object["url"], "\"\(text)\" is not an http or https URL (expected e.g. \"https://chat.example.org/hooks/abc\")")
+            return nil
+        }
+        return Webhook(url: url, timeoutSeconds: timeout, retries: retries)
+    }
+
+    private static func checkDuplicates(_ entries: [MatrixEntry], root: ConfigObject, issues: ConfigIssues) {
+        var seenPaths = Set<String>(), seenNames: [String: String] = [:]
+        for entry in entries {
+            if !seenPaths.insert(entry.path).inserted, entry.schedule == nil {
+                issues.report("matrices", root["matrices"], "\(entry.path) is listed twice without a schedule of its own (merge the entries)")
+            }
+            if let other = seenNames[entry.name], other != entry.path {
+                issues.report("matrices", root["matrices"], "\(other) and \(entry.path) are both named \"\(entry.name)\"; history is kept per name, so rename one")
+            }
+            seenNames[entry.name] = entry.path
+        }
+    }
+}
+
+/// Sizes as people write them: `20G`, `500M`, `1.5T`, `20GiB`, or a number of bytes.
+public enum ByteSize {
+    /// Binary units (K = 1024). Nil for anything else.
+    public static func parse(_ value: JSONValue) -> Int64? {
+        switch value.kind {
+        case .number(_, let number):
+            guard number >= 0, number.rounded() == number, number < 9e18 else { return nil }
+            return Int64(number)
+        case .string(let text): return parse(text)
+        default: return nil
+        }
+    }
+
+    public static func parse(_ text: String) -> Int64? {
+        var text = text.trimmingCharacters(in: .whitespaces).uppercased()
+        for suffix in ["IB", "B"] where text.hasSuffix(suffix) {
+            text.removeLast(suffix.count)
+            break
+        }
+        let units: [Character: Double] = ["K": 1024, "M": 1_048_576, "G": 1_073_741_824, "T": 1_099_511_627_776]
+        var multiplier = 1.0
+        if let last = text.last, let unit = units[last] {
+            multiplier = unit
+            text.removeLast()
+        }
+        text = text.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let number = Double(text) else { return nil }
+        let bytes = number * multiplier
+        guard bytes < 9e18 else { return nil }
+        return Int64(bytes.rounded())
+    }
+}
