@@ -14,6 +14,9 @@ import Foundation
 public final class ProcessRegistry: Sendable {
     public static let shared = ProcessRegistry()
     private let groups = Mutex<Set<Int32>>([])
+    /// Set once nestci is shutting down: no new child may start after the teardown
+    /// snapshot, or it would outlive nestci.
+    private let closed = Mutex(false)
 
     private init() {
         _ = nestci_set_child_subreaper()
@@ -29,8 +32,9 @@ public final class ProcessRegistry: Sendable {
 
     /// Runs `spawn` and records its pid under one lock, so the orphan sweeper never
     /// mistakes a fresh leader for an orphan.
-    func register(_ spawn: () throws -> Int32) rethrows -> Int32 {
+    func register(_ spawn: () throws -> Int32) throws -> Int32 {
         try groups.withLock { groups in
+            if closed.withLock({ $0 }) { throw ProcessLaunchError(executable: "(new process)", errno: ECANCELED) }
             let pid = try spawn()
             groups.insert(pid)
             return pid
@@ -45,6 +49,9 @@ public final class ProcessRegistry: Sendable {
     /// SIGTERM to every group, SIGKILL to those still there after `grace`, then waits for
     /// the watchers to reap them. Meant for the moment nestci is interrupted.
     public func terminateAll(grace: Duration = .seconds(2)) {
+        // Close under the registry lock: a spawn in progress finishes and is in `live`,
+        // any later one is refused.
+        groups.withLock { _ in closed.withLock { $0 = true } }
         for pid in live { kill(-pid, SIGTERM) }
         let deadline = ContinuousClock.now + grace
         while ContinuousClock.now < deadline, !live.isEmpty { usleep(20_000) }

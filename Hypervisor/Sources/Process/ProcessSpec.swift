@@ -90,6 +90,7 @@ public struct ProcessLaunchError: Error, CustomStringConvertible, Sendable {
     public var errno: Int32
     public var description: String {
         let reason = String(cString: strerror(errno))
+        if errno == ECANCELED { return "not starting \(executable): nestci is shutting down" }
         if errno == ENOENT {
             return "cannot run \(executable): not found (install it, or check PATH)"
         }
