@@ -38,7 +38,7 @@ public struct CommandEntry: Sendable {
 public enum NestCI {
     /// Every subcommand, in the order `nestci --help` lists them.
     public static var commands: [CommandEntry] {
-        [PlanCommand.entry, BuildCommand.entry, DemoCommand.entry]
+        [PlanCommand.entry, BuildCommand.entry, DemoCommand.entry, RunsCommand.entry, ShowCommand.entry, ReportCommand.entry, FetchCommand.entry, VMCSCommand.entry, StoreStressCommand.entry]
     }
 
     /// Runs `nestci` with `arguments` (without the program name) and returns the exit status.
