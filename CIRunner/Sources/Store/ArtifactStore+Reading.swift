@@ -3,10 +3,10 @@ import Matrix
 
 /// Reading the index: what `nestci runs`, `show`, `report` and `fetch` need.
 extension ArtifactStore {
-    static let summarySelect = """
-        SELECT id, matrix, matrix_path, trigger, started, finished, status, writer_pid, writer_host, planned_cells,
-               n_pass, n_fail, n_timeout, n_build_fail, n_infra, n_skip, n_flaky, n_findings FROM runs
-        """
+    /// Columns in the order `summary(_:)` reads them; the counts follow ``Outcome/allCases``.
+    static let summarySelect =
+        "SELECT id, matrix, matrix_path, trigger, started, finished, status, writer_pid, writer_host, planned_cells, "
+        + Outcome.allCases.map(\.countColumn).joined(separator: ", ") + ", n_findings FROM runs"
 
     /// The most recent runs first (run ids sort by start time), optionally of one matrix.
     public func runs(limit: Int = 50, matrix: String? = nil) throws -> [RunSummary] {
@@ -97,25 +97,29 @@ extension ArtifactStore {
         try database.query("SELECT host_json FROM runs WHERE id = ?", [.text(runID)]).first?.string("host_json")
     }
 
+    /// Reads a row of `summarySelect` by position: listing 10,000 runs must not look every
+    /// column up by name.
     func summary(_ row: Row) throws -> RunSummary {
-        let stored = RunStatus(rawValue: try row.string("status")) ?? .running
+        let v = row.values
+        guard v.count == 11 + Outcome.allCases.count, let id = v[0].string, let matrix = v[1].string, let matrixPath = v[2].string,
+            let trigger = v[3].string, let started = v[4].double, let statusText = v[6].string, let planned = v[9].int64
+        else {
+            throw RowError(message: "a runs row does not have the expected columns (\(row.columns.joined(separator: ", ")))")
+        }
+        let stored = RunStatus(rawValue: statusText) ?? .running
         var status = stored
-        if stored == .running, try !row.isNull("writer_pid"),
-            Self.isDead(pid: Int32(try row.int64("writer_pid")), host: try row.isNull("writer_host") ? nil : try row.string("writer_host"))
-        {
+        if stored == .running, let pid = v[7].int64, Self.isDead(pid: Int32(truncatingIfNeeded: pid), host: v[8].string) {
             status = .interrupted
         }
         var counts: [String: Int] = [:]
-        for outcome in Outcome.allCases {
-            let count = try row.int(outcome.countColumn)
+        for (offset, outcome) in Outcome.allCases.enumerated() {
+            let count = Int(v[10 + offset].int64 ?? 0)
             if count > 0 { counts[outcome.rawValue] = count }
         }
         return RunSummary(
-            id: try row.string("id"), matrix: try row.string("matrix"), matrixPath: try row.string("matrix_path"),
-            trigger: try row.string("trigger"), started: Date(timeIntervalSince1970: try row.double("started")),
-            finished: try row.isNull("finished") ? nil : Date(timeIntervalSince1970: try row.double("finished")),
-            status: status, storedStatus: stored, plannedCells: try row.int("planned_cells"), counts: counts,
-            findingCount: try row.int("n_findings"))
+            id: id, matrix: matrix, matrixPath: matrixPath, trigger: trigger, started: Date(timeIntervalSince1970: started),
+            finished: v[5].double.map(Date.init(timeIntervalSince1970:)), status: status, storedStatus: stored,
+            plannedCells: Int(planned), counts: counts, findingCount: Int(v[10 + Outcome.allCases.count].int64 ?? 0))
     }
 
     /// A writer is known dead only on this host, when its pid no longer exists. (A pid can be
