@@ -18,7 +18,8 @@ extension Finding {
             lines.append("  commit \(change.component): \(change.before.map(Self.short) ?? "(none)") → \(change.after.map(Self.short) ?? "(none)")")
         }
         if let vmcsDiff {
-            lines.append("  VMCS diff, \(vmcsDiff.passingCellID) (passing) → \(vmcsDiff.failingCellID) (failing):")
+            let passing = vmcsDiff.passingRunID == vmcsDiff.failingRunID ? vmcsDiff.passingCellID : "\(vmcsDiff.passingRunID)/\(vmcsDiff.passingCellID)"
+            lines.append("  VMCS diff, \(passing) (passing) → \(vmcsDiff.failingCellID) (failing):")
             lines += vmcsDiff.text.split(separator: "\n").map { "    \($0)" }
             lines.append("  see: nestci vmcs diff \(vmcsDiff.passingRunID)/\(vmcsDiff.passingCellID) \(vmcsDiff.failingRunID)/\(vmcsDiff.failingCellID)")
         }
