@@ -37,11 +37,11 @@ public struct StoreReference: Sendable, Equatable, CustomStringConvertible {
         }
         var parts = body.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         if parts.count == 2, parts[1].isEmpty { parts.removeLast() }  // `RUN/` means the run
-        guard (1...2).contains(parts.count) else {
-            throw UserError("\"\(text)\" has too many parts (\(shape))", status: .usage)
-        }
         for part in parts where part == ".." || part == "." {
             throw UserError("\"\(text)\" tries to leave the store with \"\(part)\" (\(shape))", status: .usage)
+        }
+        guard (1...2).contains(parts.count) else {
+            throw UserError("\"\(text)\" has too many parts (\(shape))", status: .usage)
         }
         for part in parts where !StoreFiles.isSafeComponent(part) {
             throw UserError("\"\(text)\": \"\(part)\" is not a run or cell id (\(shape))", status: .usage)
