@@ -106,11 +106,13 @@ enum VMCSCommand {
             let path = String(text[..<hash])
             if isFile(path) { return try loadFile(path, dumpNumber: number) }
         }
+        // Paths that cannot be references are files that are missing.
+        if text.hasPrefix("/") || text.hasPrefix("./") || text.hasPrefix("~") { return try loadFile(text, dumpNumber: nil) }
         let reference: StoreReference
         do {
             reference = try StoreReference.parse(text)
         } catch let error as UserError {
-            throw UserError("\(text) is not a file, and \(error.message)", status: error.status)
+            throw UserError("\(text): no such file, and not a store reference either: \(error.message)", status: error.status)
         }
         guard let cellID = reference.cellID else {
             throw UserError("\(text): no such file; as a store reference it names a run, and VMCS dumps belong to a cell: use RUN/CELL (`nestci show \(reference.runID)` lists them)", status: .usage)
