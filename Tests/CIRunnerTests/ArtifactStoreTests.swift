@@ -90,7 +90,9 @@ struct StoreFixture {
     }
 
     /// Every indexed artifact exists with its recorded size, and every cell row has its result.json.
-    func checkConsistent() async throws {
+    func checkConsistent() async throws { try await Self.checkConsistent(store) }
+
+    static func checkConsistent(_ store: ArtifactStore) async throws {
         for run in try await store.runs(limit: 1000) {
             for artifact in try await store.artifacts(runID: run.id) {
                 let path = "\(store.layout.run(run.id))/\(artifact.path)"
