@@ -18,7 +18,7 @@ struct ReportTests {
         #expect(lines[3].hasPrefix(StoreFixture.previousRun) && lines[3].contains("6 PASS"))
         let json = await fixture.nestci(["runs", "--json", "--limit", "1"])
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .deferredToDate
+        decoder.dateDecodingStrategy = .iso8601
         let decoded = try decoder.decode([RunSummary].self, from: Data(json.out.utf8))
         #expect(decoded.map(\.id) == [StoreFixture.currentRun])
         let (console, captured) = Console.capturing()

@@ -17,7 +17,7 @@ enum RunsCommand {
         let store = try ArtifactStore.openExisting(root: CommonOptions.storePath(arguments))
         let runs = try await store.runs(limit: limit, matrix: arguments.value("matrix"))
         if arguments.flag("json") {
-            console.print(try JSONOutput.encode(runs))
+            console.print(try StoreText.json(runs))
             return .success
         }
         guard !runs.isEmpty else {

@@ -32,3 +32,13 @@ enum StoreText {
         return line.count <= width ? line : String(line.prefix(width - 1)) + "…"
     }
 }
+
+extension StoreText {
+    /// Pretty JSON with sorted keys and ISO 8601 dates, for `--json` output of store commands.
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
