@@ -68,8 +68,7 @@ extension ArtifactStore {
         }
     }
 
-    /// Indexed artifacts of a run (all, or one cell's; `cellID: nil` with `runLevel` gives the
-    /// run's own files).
+    /// Indexed artifacts of a run: all of them (run-level files have a nil `cellID`), or one cell's.
     public func artifacts(runID: String, cellID: String? = nil) throws -> [StoredArtifact] {
         let rows: [Row]
         if let cellID {
