@@ -84,8 +84,15 @@ extension MatrixFile {
         if cells.count > Self.maxCells {
             diagnostics.report("axes", nil, "the matrix expands to \(cells.count) cells, more than the limit of \(Self.maxCells) (remove axis values or split the matrix)")
         }
-        // Sort for stable output: by chain, then the other values.
-        cells.sort { ($0.chain, $0.bits, $0.opt, $0.smp, $0.backend.rawValue, $0.id) < ($1.chain, $1.bits, $1.opt, $1.smp, $1.backend.rawValue, $1.id) }
+        // The file's order: axes as declared, values as listed (include-added ones last).
+        // Findings treat a user axis's first value as the baseline (e.g. rev: good, main).
+        func rank(_ cell: Cell) -> [Int] {
+            axes.map { axis in cell.values[axis.name].flatMap { axis.values.firstIndex(of: $0) } ?? axis.values.count }
+        }
+        cells.sort { a, b in
+            let (ra, rb) = (rank(a), rank(b))
+            return ra != rb ? ra.lexicographicallyPrecedes(rb) : a.id < b.id
+        }
         var builds: [Plan.PlannedBuild] = []
         var buildIndex: [String: Int] = [:]
         for cell in cells {

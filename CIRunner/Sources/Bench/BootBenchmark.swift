@@ -36,9 +36,9 @@ public enum BootBenchmark {
         defer { fixture.remove() }
         let plan = try MatrixFile.load(path: fixture.matrix).plan()
         let options = RunOptions(store: fixture.store, slots: slots)
-        _ = try await RunScheduler(options: options).run(plan)  // warm-up: builds and disks
+        _ = try await RunScheduler(options: options).run(plan, matrixPath: fixture.matrix)  // warm-up: builds and disks
         let started = ContinuousClock.now
-        let results = try await RunScheduler(options: options).run(plan)
+        let results = try await RunScheduler(options: options).run(plan, matrixPath: fixture.matrix).results
         let wall = (ContinuousClock.now - started).seconds
         return Figures(
             cells: results.cells.count, slots: slots, latencies: results.cells.compactMap(\.verdictLatencySeconds), wallSeconds: wall,

@@ -38,7 +38,10 @@ public struct CommandEntry: Sendable {
 public enum NestCI {
     /// Every subcommand, in the order `nestci --help` lists them.
     public static var commands: [CommandEntry] {
-        [PlanCommand.entry, BuildCommand.entry, RunCommand.entry, DemoCommand.entry, BenchCommand.entry]
+        [
+            PlanCommand.entry, BuildCommand.entry, RunCommand.entry, DemoCommand.entry, RunsCommand.entry, ShowCommand.entry,
+            ReportCommand.entry, FetchCommand.entry, VMCSCommand.entry, BenchCommand.entry, StoreStressCommand.entry,
+        ]
     }
 
     /// Runs `nestci` with `arguments` (without the program name) and returns the exit status.
@@ -110,7 +113,8 @@ public enum NestCI {
             "",
             "commands:",
         ]
-        lines += commands.map { "  " + $0.spec.name.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + $0.spec.summary }
+        // `__name` commands are test helpers, not for users.
+        lines += commands.filter { !$0.spec.name.hasPrefix("__") }.map { "  " + $0.spec.name.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + $0.spec.summary }
         lines += [
             "",
             "nestci help COMMAND shows a command's options.",

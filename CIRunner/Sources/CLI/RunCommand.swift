@@ -50,10 +50,16 @@ enum RunCommand {
         options.trigger = arguments.value("trigger") ?? "manual"
         let progress = RunProgress(console: console)
         SignalTrap.install()
-        let results = try await RunScheduler(options: options, onEvent: progress.handle).run(plan)
+        let outcome = try await RunScheduler(options: options, onEvent: progress.handle).run(plan, matrixPath: matrixPath)
+        let results = outcome.results
         progress.finish()
         console.print("")
         console.print(RunProgress.summary(results))
+        if !outcome.findings.isEmpty {
+            console.print("")
+            console.print("findings (nestci report \(results.runID) --store \(options.store)):")
+            for finding in outcome.findings { console.print(finding.text) }
+        }
         let folder = RunLayout(store: options.store).run(results.runID)
         console.print("results: \(folder)/\(RunLayout.resultsFile)")
         if let junit = arguments.value("junit") {

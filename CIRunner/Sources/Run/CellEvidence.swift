@@ -10,6 +10,7 @@ struct CellEvidence {
     let folder: String
     private(set) var commits: [String: String] = [:]
     private var builds: [(level: Int, record: BuildRecord)] = []
+    var buildRecords: [BuildRecord] { builds.map(\.record) }
     var grubConfigs: [(level: Int, text: String)] = []
     private var lastBoot: BootResult?
     private var lastVerdict: Verdict?
@@ -41,14 +42,19 @@ struct CellEvidence {
         var result = result
         if let boot = lastBoot {
             if let data = FileManager.default.contents(atPath: boot.serialLog) {
-                let kept = SerialLogCap.cap(data, limit: serialLogLimit)
-                if (try? AtomicFile.write(kept, to: "\(folder)/\(RunLayout.serialLog)")) != nil { artifacts["serial"] = RunLayout.serialLog }
-                if let dumps = try? VMCSDumpParser.parse(contentsOf: "\(folder)/\(RunLayout.serialLog)"), !dumps.dumps.isEmpty {
+                let serial = "\(folder)/\(RunLayout.serialLog)"
+                if (try? AtomicFile.write(data, to: serial)) != nil { artifacts["serial"] = RunLayout.serialLog }
+                // Dumps first: line numbers refer to the uncut log.
+                if let dumps = try? VMCSDumpParser.parse(contentsOf: serial), !dumps.dumps.isEmpty {
                     if (try? dumps.write(to: URL(fileURLWithPath: "\(folder)/\(RunLayout.vmcsFile)"))) != nil { artifacts["vmcs"] = RunLayout.vmcsFile }
                 }
+                _ = try? SerialLogCapper.cap(path: serial, limit: serialLogLimit)
             }
             if let data = FileManager.default.contents(atPath: boot.emulatorLog) {
-                if (try? AtomicFile.write(SerialLogCap.cap(data, limit: 4 << 20), to: "\(folder)/\(RunLayout.emulatorLog)")) != nil { artifacts["emulator"] = RunLayout.emulatorLog }
+                if (try? AtomicFile.write(data, to: "\(folder)/\(RunLayout.emulatorLog)")) != nil {
+                    artifacts["emulator"] = RunLayout.emulatorLog
+                    _ = try? SerialLogCapper.cap(path: "\(folder)/\(RunLayout.emulatorLog)", limit: 4 << 20)
+                }
             }
             if let verdict = lastVerdict, (try? AtomicFile.writeJSON(verdict, to: "\(folder)/\(RunLayout.verdictFile)")) != nil {
                 artifacts["verdict"] = RunLayout.verdictFile
@@ -59,10 +65,8 @@ struct CellEvidence {
             artifacts["reproduce"] = RunLayout.reproduceScript
         }
         result.artifacts = artifacts
+        result.artifacts["result"] = RunLayout.resultFile  // written by the store when it indexes the cell
         result.commits = commits
-        if (try? AtomicFile.writeJSON(result, to: "\(folder)/\(RunLayout.resultFile)")) != nil {
-            result.artifacts["result"] = RunLayout.resultFile
-        }
         return result
     }
 
@@ -97,18 +101,5 @@ struct CellEvidence {
             lines += ["", "# the cell did not boot (\(cell.id)): see result.json"]
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-}
-
-/// Keeps a serial log within a size: the head and the tail, with a line saying what was cut,
-/// so a runaway guest cannot fill the disk.
-public enum SerialLogCap {
-    public static func cap(_ data: Data, limit: Int) -> Data {
-        guard data.count > limit, limit > 1024 else { return data }
-        let half = limit / 2
-        var out = Data(data.prefix(half))
-        out.append(Data("\n[... \(data.count - 2 * half) bytes cut by nestci ...]\n".utf8))
-        out.append(data.suffix(half))
-        return out
     }
 }

@@ -13,16 +13,22 @@ struct CellRunner: Sendable {
     let slots: Slots
     /// Boot seconds per cell from the previous run: longest first.
     let expected: [String: Double]
+    let store: ArtifactStore
     let stopFlag: Mutex<Bool>
     let onEvent: @Sendable (RunEvent) -> Void
 
-    func run(_ cell: Cell) async -> CellResult {
+    /// Runs the cell, writes its files, then indexes it in the store (rows only after files).
+    func run(_ cell: Cell) async throws -> CellResult {
         let folder = layout.cell(runID, cell.id)
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var evidence = CellEvidence(cell: cell, folder: folder)
         evidence.serialLogLimit = options.serialLogLimit
         let result = await outcome(cell, evidence: &evidence)
-        return evidence.finish(result)
+        try Task.checkCancellation()
+        for record in evidence.buildRecords { try? await store.recordBuild(record) }
+        let finished = evidence.finish(result)
+        try await store.recordCell(runID: runID, result: finished)
+        return finished
     }
 
     private func outcome(_ cell: Cell, evidence: inout CellEvidence) async -> CellResult {

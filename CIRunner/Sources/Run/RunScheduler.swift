@@ -14,28 +14,45 @@ public struct RunScheduler: Sendable {
         self.onEvent = onEvent
     }
 
-    /// Runs every cell of `plan` and returns the results (also written to the run folder).
-    public func run(_ plan: Plan, runID: String = RunScheduler.newRunID()) async throws -> RunResults {
+    /// Runs every cell of `plan`, recording each into the store as it finishes, and ends
+    /// with the findings. With `resume`, an interrupted run with that id is taken over:
+    /// its recorded cells are kept and never run twice.
+    public func run(_ plan: Plan, matrixPath: String, runID: String? = nil, resume: Bool = false) async throws -> RunOutcome {
         let layout = RunLayout(store: options.store)
-        try FileManager.default.createDirectory(atPath: layout.run(runID), withIntermediateDirectories: true)
-        let started = Date()
+        let store = try ArtifactStore(root: options.store)
+        for stale in try await store.interruptedRuns() where stale.id != runID {
+            try await store.markInterrupted(stale.id)
+        }
         let host = await HostProbe.fingerprint()
+        let runID = runID ?? ArtifactStore.newRunID()
+        var started = Date()
+        var done: [CellResult] = []
+        if resume {
+            done = try await store.resumeRun(runID)
+            started = try await store.run(runID)?.started ?? started
+        } else {
+            let hostJSON = String(decoding: try JSONEncoder().encode(host), as: UTF8.self)
+            try await store.beginRun(
+                id: runID, matrix: plan.matrix, matrixPath: matrixPath, trigger: options.trigger, hostJSON: hostJSON,
+                cellIDs: plan.cells.map(\.id), started: started)
+        }
         let builder = Builder(store: URL(fileURLWithPath: options.store), options: options.builder)
-        let disks = GrubDiskBuilder(store: options.store)
-        let slots = Slots(options.slots)
         let stopFlag = Mutex(false)
-        try AtomicFile.writeJSON(RunInfo(runID: runID, matrix: plan.matrix, trigger: options.trigger, started: started, host: host, cells: plan.cells.map(\.id)), to: "\(layout.run(runID))/\(RunLayout.runFile)")
+        let finished = Set(done.map(\.cellID))
+        let todo = plan.cells.filter { !finished.contains($0.id) }
         onEvent(.started(runID: runID, cells: plan.cells.count, builds: plan.builds.count))
+        for result in done { onEvent(.cellFinished(result)) }
 
         let context = CellRunner(
-            options: options, layout: layout, runID: runID, host: host, builder: builder, disks: disks, slots: slots,
-            expected: DurationHistory.load(layout: layout, matrix: plan.matrix), stopFlag: stopFlag, onEvent: onEvent)
-        let results = await withTaskGroup(of: CellResult.self) { group in
-            for cell in plan.cells {
-                group.addTask { await context.run(cell) }
+            options: options, layout: layout, runID: runID, host: host, builder: builder, disks: GrubDiskBuilder(store: options.store),
+            slots: Slots(options.slots), expected: DurationHistory.load(layout: layout, matrix: plan.matrix), store: store,
+            stopFlag: stopFlag, onEvent: onEvent)
+        let results = try await withThrowingTaskGroup(of: CellResult.self) { group in
+            for cell in todo {
+                group.addTask { try await context.run(cell) }
             }
-            var results: [CellResult] = []
-            for await result in group {
+            var results = done
+            for try await result in group {
                 results.append(result)
                 onEvent(.cellFinished(result))
                 if options.failFast, result.outcome.isFailure { stopFlag.withLock { $0 = true } }
@@ -43,27 +60,16 @@ public struct RunScheduler: Sendable {
             return results
         }
         let order = Dictionary(uniqueKeysWithValues: plan.cells.enumerated().map { ($1.id, $0) })
-        let run = RunResults(runID: runID, matrix: plan.matrix, started: started, finished: Date(), cells: results.sorted { order[$0.cellID]! < order[$1.cellID]! })
-        try AtomicFile.writeJSON(run, to: "\(layout.run(runID))/\(RunLayout.resultsFile)")
-        return run
-    }
-
-    /// `20261125-023001-ab12`: sortable, readable, unique enough for one store.
-    public static func newRunID(now: Date = Date()) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        return formatter.string(from: now) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+        let run = RunResults(
+            runID: runID, matrix: plan.matrix, started: started, finished: Date(),
+            cells: results.filter { order[$0.cellID] != nil }.sorted { order[$0.cellID]! < order[$1.cellID]! })
+        let findings = try await store.finishRun(id: runID, results: run)
+        return RunOutcome(results: run, findings: findings)
     }
 }
 
-/// `run.json`: what a run was, for the store and the dashboard.
-public struct RunInfo: Sendable, Codable {
-    public var runID: String
-    public var matrix: String
-    public var trigger: String
-    public var started: Date
-    public var host: HostFingerprint
-    public var cells: [String]
+/// A finished run and what it found.
+public struct RunOutcome: Sendable {
+    public var results: RunResults
+    public var findings: [Finding]
 }

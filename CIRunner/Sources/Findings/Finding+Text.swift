@@ -1,0 +1,30 @@
+/// Findings as a person reads them in `nestci report` and on top of `nestci show`.
+extension Finding {
+    /// The kind as a short tag: `-O only`, `regression`, `fix`, `axis`.
+    public var tag: String {
+        switch kind {
+        case .optOnly: "-O only"
+        case .regression: "regression"
+        case .fix: "fix"
+        case .regressionAcrossAxis: "axis"
+        }
+    }
+
+    /// Title, detail, commits and the VMCS diff, indented under the title.
+    public var text: String {
+        var lines = ["[\(tag)] \(title)"]
+        lines += detail.split(separator: "\n", omittingEmptySubsequences: false).map { "  \($0)" }
+        for change in commits {
+            lines.append("  commit \(change.component): \(change.before.map(Self.short) ?? "(none)") → \(change.after.map(Self.short) ?? "(none)")")
+        }
+        if let vmcsDiff {
+            let passing = vmcsDiff.passingRunID == vmcsDiff.failingRunID ? vmcsDiff.passingCellID : "\(vmcsDiff.passingRunID)/\(vmcsDiff.passingCellID)"
+            lines.append("  VMCS diff, \(passing) (passing) → \(vmcsDiff.failingCellID) (failing):")
+            lines += vmcsDiff.text.split(separator: "\n").map { "    \($0)" }
+            lines.append("  see: nestci vmcs diff \(vmcsDiff.passingRunID)/\(vmcsDiff.passingCellID) \(vmcsDiff.failingRunID)/\(vmcsDiff.failingCellID)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func short(_ commit: String) -> String { String(commit.prefix(12)) }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Matrix
+
+/// Something a developer should read the morning after a run: a bug that only an
+/// optimisation level shows, a cell that broke (or was fixed) since the last run, or a value
+/// of a user axis (a revision) that breaks what another value passes.
+public struct Finding: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// Cells equal except in `opt`: some level passes, another fails.
+        case optOnly
+        /// Passed in the previous run of the same matrix, fails now.
+        case regression
+        /// Failed in the previous run, passes now.
+        case fix
+        /// Cells equal except in one user axis: its first value passes, another fails.
+        case regressionAcrossAxis
+    }
+
+    public var kind: Kind
+    /// One line: `minivisor i386: passes at O0, fails at O2, O3 (rev=main)`.
+    public var title: String
+    /// Every cell the finding compares (of this run; a regression's previous cell has the same id).
+    public var cellIDs: [String]
+    /// The verdicts compared, passing side first.
+    public var verdicts: [Verdict]
+    /// Components whose commit differs between the passing and the failing side (empty when
+    /// the same commits pass and fail, as in an -O-only bug).
+    public var commits: [CommitChange]
+    /// The VMCS dumps of the failing cell against the passing one, when both have one.
+    public var vmcsDiff: VMCSEvidence?
+    /// A few lines: each verdict with its deciding line, and what the VMCS diff shows.
+    public var detail: String
+
+    /// One cell's verdict as the finding cites it.
+    public struct Verdict: Sendable, Codable, Equatable {
+        public var runID: String
+        public var cellID: String
+        /// What distinguishes it within the finding: `O3`, `rev=main`, `previous run`.
+        public var label: String
+        public var outcome: Outcome
+        public var rule: String
+        public var reason: String
+        public var line: Int?
+        public var commits: [String: String]
+    }
+
+    /// A component at two commits: `before` on the passing (or earlier) side, `after` on the other.
+    public struct CommitChange: Sendable, Codable, Equatable {
+        public var component: String
+        public var before: String?
+        public var after: String?
+    }
+
+    /// A VMCS diff between the passing cell's dump (before) and the failing cell's (after).
+    public struct VMCSEvidence: Sendable, Codable, Equatable {
+        public var passingRunID: String
+        public var passingCellID: String
+        public var failingRunID: String
+        public var failingCellID: String
+        /// The differing fields outside the default mask, by encoding.
+        public var fields: [Field]
+        public var diff: VMCSDiff
+        /// The diff as `nestci vmcs diff` prints it.
+        public var text: String
+    }
+
+    /// One differing VMCS field.
+    public struct Field: Sendable, Codable, Equatable {
+        /// `0x2800`.
+        public var encoding: String
+        /// The SDM's name: `VMCS link pointer`.
+        public var sdmName: String
+        /// The name the hypervisor printed: `guest_VMCS_link_pointer_full`.
+        public var printedName: String
+        public var group: VMCSFieldGroup
+        /// `0xffffffffffffffff`, `unavailable`, or nil when that dump lacks the field.
+        public var passing: String?
+        public var failing: String?
+    }
+}
+
+/// What `findings.json` holds.
+public struct FindingsReport: Sendable, Codable, Equatable {
+    public var runID: String
+    public var matrix: String
+    /// The run regressions and fixes were measured against, if any.
+    public var previousRunID: String?
+    public var findings: [Finding]
+}

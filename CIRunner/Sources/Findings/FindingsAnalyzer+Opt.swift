@@ -1,0 +1,33 @@
+import Matrix
+
+/// The -O differential: cells equal in everything but `opt` where one level passes and
+/// another fails. The seed bug's shape: "passes at O0, fails at O3".
+extension FindingsAnalyzer {
+    func optOnlyFindings() -> [Finding] {
+        var groups: [[String: String]: [CellResult]] = [:]
+        var order: [[String: String]] = []
+        for cell in cells {
+            var key = cell.values
+            key["opt"] = nil
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(cell)
+        }
+        var findings: [Finding] = []
+        for key in order {
+            let group = groups[key]!.sorted { (Self.opt($0) ?? .Og) < (Self.opt($1) ?? .Og) }
+            let passing = group.filter { $0.outcome == .pass }
+            let failing = group.filter { $0.outcome.isFailure }
+            guard !passing.isEmpty, !failing.isEmpty else { continue }
+            let failText = failing.map { $0.outcome == .fail ? Self.optText($0) : "\(Self.optText($0)) (\($0.outcome.rawValue))" }
+            let title = "\(subject(failing[0])): passes at \(passing.map(Self.optText).joined(separator: ", ")), fails at \(failText.joined(separator: ", "))"
+            let verdicts = (passing + failing).map { Self.verdict($0, runID: runID, label: Self.optText($0)) }
+            let evidence = vmcsEvidence(passing: passing.map { (runID, $0) }, failing: failing.map { (runID, $0) })
+            findings.append(
+                Finding(
+                    kind: .optOnly, title: title, cellIDs: group.map(\.cellID), verdicts: verdicts,
+                    commits: Self.commitChanges(before: passing[0].commits, after: failing[0].commits),
+                    vmcsDiff: evidence, detail: (verdicts.map(Self.line) + Self.vmcsLines(evidence)).joined(separator: "\n")))
+        }
+        return findings
+    }
+}

@@ -1,0 +1,277 @@
+import Foundation
+import Hypervisor
+import Matrix
+
+/// The artifact store: run folders laid out as ``RunLayout`` says, indexed by an SQLite
+/// database (`nestci.db`, WAL) of runs, cells, builds and artifacts.
+///
+/// The scheduler calls, in this order:
+///
+///     let store = try ArtifactStore(root: storePath)
+///     let id = ArtifactStore.newRunID()
+///     try await store.beginRun(id: id, matrix: …, matrixPath: …, trigger: …, hostJSON: …, cellIDs: …)
+///     // per build:  try await store.recordBuild(record)
+///     // per cell, after its files are in <run>/<cell>/ (serial log capped):
+///     try await store.recordCell(runID: id, result: result)
+///     let findings = try await store.finishRun(id: id, results: results)
+///
+/// Crash safety: every file is written atomically (temporary file + rename) before the rows
+/// that point at it commit, and each cell is indexed in one transaction. A process killed at
+/// any moment leaves a store whose indexed artifacts all exist, whose cell rows all have their
+/// `result.json`, and whose run reads as interrupted (``interruptedRuns()``,
+/// ``markInterrupted(_:)``) with every cell recorded before the kill intact.
+///
+/// One connection per store value; other processes open their own (WAL lets them read while
+/// this one writes).
+public actor ArtifactStore {
+    /// The store folder (absolute).
+    public nonisolated let root: String
+    public nonisolated let layout: RunLayout
+    let database: Database
+
+    /// Opens the store at `root`, creating the folder and database when missing and applying
+    /// schema migrations.
+    public init(root: String) throws {
+        let root = URL(fileURLWithPath: root).standardizedFileURL.path
+        let layout = RunLayout(store: root)
+        do {
+            try FileManager.default.createDirectory(atPath: layout.runs, withIntermediateDirectories: true)
+        } catch {
+            throw UserError("cannot create the store folder \(layout.runs): \(error.localizedDescription) (pick a writable --store DIR)")
+        }
+        let database = try Database(path: layout.database)
+        try database.migrate(StoreSchema.migrations)
+        self.root = root
+        self.layout = layout
+        self.database = database
+    }
+
+    /// Opens a store that must already exist (for commands that only read).
+    public static func openExisting(root: String) throws -> ArtifactStore {
+        let path = URL(fileURLWithPath: root).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: RunLayout(store: path).database) else {
+            throw UserError("no nestci store at \(path) (no nestci.db there); pass --store DIR or set NESTCI_STORE to the folder `nestci run` used")
+        }
+        return try ArtifactStore(root: path)
+    }
+
+    /// A new run id, `YYYYMMDD-HHMMSS-xxxx`: UTC time then 4 random hex digits, so ids sort by
+    /// start time and two runs started in the same second do not collide.
+    public static func newRunID(now: Date = Date()) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: now)
+        return String(
+            format: "%04d%02d%02d-%02d%02d%02d-%04x", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!,
+            UInt16.random(in: 0...UInt16.max))
+    }
+
+    // MARK: - Writing
+
+    /// Starts a run: writes `<run>/run.json` atomically, then inserts the run as `running`.
+    /// `hostJSON` is the host fingerprint as JSON text (kept verbatim).
+    public func beginRun(
+        id: String, matrix: String, matrixPath: String, trigger: String, hostJSON: String, cellIDs: [String],
+        started: Date = Date()
+    ) throws {
+        try Self.checkID(id, what: "run id")
+        if try database.query("SELECT 1 FROM runs WHERE id = ?", [.text(id)]).first != nil {
+            throw UserError("run \(id) already exists in \(root); make a new id with ArtifactStore.newRunID()")
+        }
+        let host = (try? JSONSerialization.jsonObject(with: Data(hostJSON.utf8), options: [.fragmentsAllowed])) ?? hostJSON
+        let manifest: [String: Any] = [
+            "id": id, "matrix": matrix, "matrixPath": matrixPath, "trigger": trigger,
+            "started": ISO8601DateFormatter().string(from: started), "host": host, "cells": cellIDs,
+            "writer": ["pid": Int(getpid()), "host": Self.hostName],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try AtomicFile.write(data, to: "\(layout.run(id))/\(RunLayout.runFile)")
+        try database.execute(
+            """
+            INSERT INTO runs(id, matrix, matrix_path, trigger, started, status, writer_pid, writer_host, host_json, planned_cells)
+            VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
+            """,
+            [.text(id), .text(matrix), .text(matrixPath), .text(trigger), .real(started.timeIntervalSince1970),
+             SQLValue(Int(getpid())), .text(Self.hostName), .text(hostJSON), SQLValue(cellIDs.count)])
+    }
+
+    /// Indexes one finished cell: (re)writes its `result.json` atomically from `result`, then in
+    /// one transaction replaces its row and its artifact rows (every regular file in
+    /// `<run>/<cell>/`, with size and SHA-256). Call it after the cell's other files are in
+    /// place. Recording a cell again replaces it (a re-run), never duplicates it.
+    public func recordCell(runID: String, result: CellResult) throws {
+        try Self.checkID(runID, what: "run id")
+        try Self.checkID(result.cellID, what: "cell id")
+        guard try database.query("SELECT 1 FROM runs WHERE id = ?", [.text(runID)]).first != nil else {
+            throw UserError("cannot record cell \(result.cellID): run \(runID) is not in \(root) (call beginRun first)")
+        }
+        let folder = layout.cell(runID, result.cellID)
+        try AtomicFile.writeJSON(result, to: "\(folder)/\(RunLayout.resultFile)")
+        let artifacts = try scanArtifacts(runID: runID, cellID: result.cellID)
+        try database.transaction {
+            try database.execute("DELETE FROM artifacts WHERE run_id = ? AND cell_id = ?", [.text(runID), .text(result.cellID)])
+            try database.execute("DELETE FROM cells WHERE run_id = ? AND cell_id = ?", [.text(runID), .text(result.cellID)])
+            try database.execute(
+                """
+                INSERT INTO cells(run_id, cell_id, chain, values_json, outcome, rule, reason, line, seconds,
+                                  commits_json, build_keys_json, result_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [.text(runID), .text(result.cellID), .text(result.chain), .text(try StoreFiles.jsonText(result.values)),
+                 .text(result.outcome.rawValue), .text(result.rule), .text(result.reason),
+                 result.line.map(SQLValue.init) ?? .null, result.secondsToVerdict.map(SQLValue.real) ?? .null,
+                 .text(try StoreFiles.jsonText(result.commits)), .text(try StoreFiles.jsonText(result.buildKeys)),
+                 .text(try StoreFiles.jsonText(result))])
+            try insert(artifacts)
+            try refreshCounts(runID)
+        }
+    }
+
+    /// Indexes a build (by cache key; recording it again replaces the row).
+    public func recordBuild(_ record: BuildRecord) throws {
+        let folder = record.directory?.path ?? "\(root)/builds/\(record.cacheKey)"
+        var recordPath = "\(folder)/record.json"
+        if recordPath.hasPrefix(root + "/") { recordPath.removeFirst(root.count + 1) }
+        try database.execute(
+            """
+            INSERT OR REPLACE INTO builds(cache_key, spec_key, component, commit_id, opt, bits, status, record_path, recorded)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.text(record.cacheKey), .text(record.specKey), .text(record.component), .text(record.commit),
+             .text(record.opt.rawValue), .text(record.bits.rawValue), .text(record.status.rawValue), .text(recordPath),
+             .real(Date().timeIntervalSince1970)])
+    }
+
+    /// Ends a run: records any cell of `results` not recorded yet, computes the findings
+    /// (against the previous run of the same matrix), writes `findings.json` and
+    /// `results.json` atomically, and then marks the run finished in one transaction.
+    @discardableResult
+    public func finishRun(id: String, results: RunResults) throws -> [Finding] {
+        guard let summary = try run(id) else {
+            throw UserError("cannot finish run \(id): it is not in \(root) (call beginRun first)")
+        }
+        let recorded = Set(try database.query("SELECT cell_id FROM cells WHERE run_id = ?", [.text(id)]).map { try $0.string("cell_id") })
+        for cell in results.cells where !recorded.contains(cell.cellID) {
+            try recordCell(runID: id, result: cell)
+        }
+        let previous = try previousRun(matrix: summary.matrix, before: id)
+        let analysis = FindingsAnalyzer(
+            runID: id, cells: results.cells, previousRunID: previous?.id,
+            previousCells: try previous.map { try cells(runID: $0.id) } ?? [],
+            dumps: vmcsLoader())
+        let findings = analysis.findings()
+        let report = FindingsReport(runID: id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings)
+        try AtomicFile.writeJSON(report, to: "\(layout.run(id))/\(RunLayout.findingsFile)")
+        try AtomicFile.writeJSON(results, to: "\(layout.run(id))/\(RunLayout.resultsFile)")
+        let runFiles = try scanArtifacts(runID: id, cellID: nil)
+        try database.transaction {
+            try database.execute(
+                "UPDATE runs SET status = 'finished', finished = ?, commits_json = ?, n_findings = ? WHERE id = ?",
+                [.real(results.finished.timeIntervalSince1970), .text(try StoreFiles.jsonText(Self.commits(of: results.cells))),
+                 SQLValue(findings.count), .text(id)])
+            try database.execute("DELETE FROM artifacts WHERE run_id = ? AND cell_id IS NULL", [.text(id)])
+            try insert(runFiles)
+            try refreshCounts(id)
+        }
+        return findings
+    }
+
+    /// Runs left `running` by a process that is gone (same host, pid no longer alive): what a
+    /// restarted scheduler should pass to ``markInterrupted(_:)``. Their recorded cells are intact.
+    public func interruptedRuns() throws -> [RunSummary] {
+        try database.query("\(Self.summarySelect) WHERE status = 'running' ORDER BY id DESC")
+            .map(summary).filter { $0.status == .interrupted }
+    }
+
+    /// Marks a run interrupted: writes `results.json` from the cells recorded so far (so fetch
+    /// and report work on it) and sets the status. Findings are left out: the run is incomplete.
+    public func markInterrupted(_ id: String) throws {
+        guard let summary = try run(id) else { throw UserError("no run \(id) in \(root); `nestci runs` lists them") }
+        let recorded = try cells(runID: id)
+        let now = Date()
+        let results = RunResults(runID: id, matrix: summary.matrix, started: summary.started, finished: now, cells: recorded)
+        try AtomicFile.writeJSON(results, to: "\(layout.run(id))/\(RunLayout.resultsFile)")
+        let runFiles = try scanArtifacts(runID: id, cellID: nil)
+        try database.transaction {
+            try database.execute(
+                "UPDATE runs SET status = 'interrupted', finished = ?, commits_json = ? WHERE id = ?",
+                [.real(now.timeIntervalSince1970), .text(try StoreFiles.jsonText(Self.commits(of: recorded))), .text(id)])
+            try database.execute("DELETE FROM artifacts WHERE run_id = ? AND cell_id IS NULL", [.text(id)])
+            try insert(runFiles)
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func checkID(_ id: String, what: String) throws {
+        guard StoreFiles.isSafeComponent(id) else {
+            throw UserError("\(what) \"\(id)\" cannot name a folder in the store (use letters, digits, '.', '_' and '-', not starting with '.')")
+        }
+    }
+
+    static let hostName: String = {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        buffer.withUnsafeMutableBufferPointer { _ = gethostname(UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), 255) }
+        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
+    }()
+
+    /// Commits seen per component across cells, sorted: `{"minivisor": ["1a2b…", "3c4d…"]}`.
+    static func commits(of cells: [CellResult]) -> [String: [String]] {
+        var seen: [String: Set<String>] = [:]
+        for cell in cells { for (component, commit) in cell.commits { seen[component, default: []].insert(commit) } }
+        return seen.mapValues { $0.sorted() }
+    }
+
+    /// The regular files of a cell folder (or the run folder's own files when `cellID` is nil).
+    func scanArtifacts(runID: String, cellID: String?) throws -> [StoredArtifact] {
+        let folder = cellID.map { layout.cell(runID, $0) } ?? layout.run(runID)
+        return try StoreFiles.regularFiles(in: folder).map { name in
+            let (bytes, sha256) = try StoreFiles.digest("\(folder)/\(name)")
+            return StoredArtifact(
+                runID: runID, cellID: cellID, kind: StoredArtifact.kind(ofFileNamed: name),
+                path: cellID.map { "\($0)/\(name)" } ?? name, bytes: bytes, sha256: sha256)
+        }
+    }
+
+    func insert(_ artifacts: [StoredArtifact]) throws {
+        for artifact in artifacts {
+            try database.execute(
+                "INSERT OR REPLACE INTO artifacts(run_id, cell_id, kind, path, bytes, sha256) VALUES (?, ?, ?, ?, ?, ?)",
+                [.text(artifact.runID), SQLValue(artifact.cellID), .text(artifact.kind), .text(artifact.path),
+                 SQLValue(artifact.bytes), .text(artifact.sha256)])
+        }
+    }
+
+    /// Recounts a run's cells per outcome into its row (cheap: one indexed scan of its cells).
+    func refreshCounts(_ runID: String) throws {
+        let assignments = Outcome.allCases.map {
+            "\($0.countColumn) = (SELECT COUNT(*) FROM cells WHERE run_id = ?1 AND outcome = '\($0.rawValue)')"
+        }
+        try database.execute("UPDATE runs SET \(assignments.joined(separator: ", ")) WHERE id = ?1", [.text(runID)])
+    }
+
+    /// Reads `<run>/<cell>/vmcs.json`, or parses the serial log when there is no vmcs.json.
+    nonisolated func vmcsLoader() -> @Sendable (String, String) -> VMCSDumpSet? {
+        let layout = self.layout
+        return { runID, cellID in
+            let folder = layout.cell(runID, cellID)
+            let json = "\(folder)/\(RunLayout.vmcsFile)"
+            if StoreFiles.isRegularFile(json), let set = try? VMCSDumpSet(contentsOf: URL(fileURLWithPath: json)) { return set }
+            let serial = "\(folder)/\(RunLayout.serialLog)"
+            if StoreFiles.isRegularFile(serial) { return try? VMCSDumpParser.parse(contentsOf: serial) }
+            return nil
+        }
+    }
+}
+
+extension ArtifactStore {
+    /// Takes over an interrupted run in this process (the service resuming after a crash):
+    /// it is `running` again with this process as its writer; its recorded cells stay.
+    public func resumeRun(_ id: String) throws -> [CellResult] {
+        guard try run(id) != nil else { throw UserError("no run \(id) in \(root); `nestci runs` lists them") }
+        try database.execute(
+            "UPDATE runs SET status = 'running', finished = NULL, writer_pid = ?, writer_host = ? WHERE id = ?",
+            [SQLValue(Int(getpid())), .text(Self.hostName), .text(id)])
+        return try cells(runID: id)
+    }
+}

@@ -1,0 +1,71 @@
+/// The store's SQLite schema, as migrations (`Database.migrate`): append new steps, never
+/// edit released ones, because databases in the field have recorded them by position.
+enum StoreSchema {
+    static let migrations: [String] = [
+        // 0 → 1: runs, cells, builds, artifacts.
+        """
+        CREATE TABLE runs(
+            id TEXT PRIMARY KEY,
+            matrix TEXT NOT NULL,
+            matrix_path TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            started REAL NOT NULL,
+            finished REAL,
+            status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'interrupted')),
+            writer_pid INTEGER,
+            writer_host TEXT,
+            host_json TEXT NOT NULL,
+            commits_json TEXT NOT NULL DEFAULT '{}',
+            planned_cells INTEGER NOT NULL,
+            n_pass INTEGER NOT NULL DEFAULT 0,
+            n_fail INTEGER NOT NULL DEFAULT 0,
+            n_timeout INTEGER NOT NULL DEFAULT 0,
+            n_build_fail INTEGER NOT NULL DEFAULT 0,
+            n_infra INTEGER NOT NULL DEFAULT 0,
+            n_skip INTEGER NOT NULL DEFAULT 0,
+            n_flaky INTEGER NOT NULL DEFAULT 0,
+            n_findings INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX runs_by_matrix ON runs(matrix, id);
+        CREATE TABLE cells(
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            cell_id TEXT NOT NULL,
+            chain TEXT NOT NULL,
+            values_json TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            line INTEGER,
+            seconds REAL,
+            commits_json TEXT NOT NULL,
+            build_keys_json TEXT NOT NULL,
+            result_json TEXT NOT NULL,
+            PRIMARY KEY (run_id, cell_id)
+        );
+        CREATE INDEX cells_by_cell ON cells(cell_id, run_id);
+        CREATE TABLE builds(
+            cache_key TEXT PRIMARY KEY,
+            spec_key TEXT NOT NULL,
+            component TEXT NOT NULL,
+            commit_id TEXT NOT NULL,
+            opt TEXT NOT NULL,
+            bits TEXT NOT NULL,
+            status TEXT NOT NULL,
+            record_path TEXT NOT NULL,
+            recorded REAL NOT NULL
+        );
+        CREATE INDEX builds_by_spec ON builds(spec_key);
+        CREATE TABLE artifacts(
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            cell_id TEXT,
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            PRIMARY KEY (run_id, path),
+            FOREIGN KEY (run_id, cell_id) REFERENCES cells(run_id, cell_id) ON DELETE CASCADE
+        );
+        CREATE INDEX artifacts_by_cell ON artifacts(run_id, cell_id);
+        """
+    ]
+}
