@@ -66,6 +66,24 @@ enum StoreSchema {
             FOREIGN KEY (run_id, cell_id) REFERENCES cells(run_id, cell_id) ON DELETE CASCADE
         );
         CREATE INDEX artifacts_by_cell ON artifacts(run_id, cell_id);
+        """,
+        // The service's queue (runs asked for by schedule, branch polling, `nestci trigger`)
+        // and its small persistent state (last schedule fire, branch watch baselines).
+        """
+        CREATE TABLE queue(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            matrix_path TEXT NOT NULL,
+            matrix TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            force INTEGER NOT NULL DEFAULT 0,
+            requested REAL NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'cancelled', 'failed')),
+            run_id TEXT,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            message TEXT
+        );
+        CREATE INDEX queue_by_state ON queue(state, id);
+        CREATE TABLE service_state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """
     ]
 }
