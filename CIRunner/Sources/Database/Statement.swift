@@ -12,8 +12,13 @@ final class Statement {
 
     init(database: Database, sql: String) throws {
         var statement: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let rc = sqlite3_prepare_v3(database.handle, sql, -1, 0, &statement, &tail)
+        // `tail` points into the C string SQLite parsed, so it must be read while that
+        // string is alive: inside withCString, not after an implicit bridge has freed it.
+        let (rc, trailing) = sql.withCString { text -> (Int32, String) in
+            var tail: UnsafePointer<CChar>?
+            let rc = sqlite3_prepare_v3(database.handle, text, -1, 0, &statement, &tail)
+            return (rc, tail.map { String(cString: $0) } ?? "")
+        }
         guard rc == SQLITE_OK, let statement else {
             throw database.error(.prepare, rc, sql: sql)
         }
@@ -21,9 +26,7 @@ final class Statement {
         self.sql = sql
         self.database = database
         // More than one statement in one call would silently run only the first.
-        if let tail, tail.pointee != 0,
-            !String(cString: tail).allSatisfy({ $0.isWhitespace || $0 == ";" })
-        {
+        if !trailing.allSatisfy({ $0.isWhitespace || $0 == ";" }) {
             sqlite3_finalize(statement)
             throw DatabaseError(
                 code: .prepare, message: "more than one statement; use executeScript for several statements",
