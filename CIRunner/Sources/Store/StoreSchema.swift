@@ -66,6 +66,14 @@ enum StoreSchema {
             FOREIGN KEY (run_id, cell_id) REFERENCES cells(run_id, cell_id) ON DELETE CASCADE
         );
         CREATE INDEX artifacts_by_cell ON artifacts(run_id, cell_id);
+        """,
+        // 1 → 2: retention. `prune_started` is set (with the bytes to free) before any file
+        // goes, `pruned` once they are gone; a run with only the first was cut short by a
+        // crash and the next prune finishes it (ArtifactStore+Retention.swift).
         """
+        ALTER TABLE runs ADD COLUMN prune_started REAL;
+        ALTER TABLE runs ADD COLUMN pruned REAL;
+        ALTER TABLE runs ADD COLUMN pruned_bytes INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 }
