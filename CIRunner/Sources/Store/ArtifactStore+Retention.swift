@@ -103,8 +103,16 @@ extension ArtifactStore {
     /// Marks the run, drops the rows of the files about to go, removes them, marks it done.
     /// Returns the bytes freed.
     private func pruneRun(_ id: String, now: Date) throws -> Int64 {
-        let files = Self.artifactFiles(inRun: layout.run(id))
-        let bytes = files.reduce(Int64(0)) { $0 + $1.bytes }
+        let bytes = try markPruning(id, now: now)
+        try removeArtifactFiles(runID: id)
+        try database.execute("UPDATE runs SET pruned = ? WHERE id = ?", [.real(now.timeIntervalSince1970), .text(id)])
+        return bytes
+    }
+
+    /// The first step, in one transaction: the run reads as pruned from here on, and the
+    /// index stops pointing at the files about to go. Returns their bytes.
+    func markPruning(_ id: String, now: Date) throws -> Int64 {
+        let bytes = Self.artifactFiles(inRun: layout.run(id)).reduce(Int64(0)) { $0 + $1.bytes }
         try database.transaction {
             try database.execute(
                 "UPDATE runs SET prune_started = ?, pruned_bytes = ? WHERE id = ? AND prune_started IS NULL",
@@ -113,8 +121,6 @@ extension ArtifactStore {
                 "DELETE FROM artifacts WHERE run_id = ? AND cell_id IS NOT NULL AND kind != ?",
                 [.text(id), .text(StoredArtifact.kind(ofFileNamed: RunLayout.resultFile))])
         }
-        try removeArtifactFiles(runID: id)
-        try database.execute("UPDATE runs SET pruned = ? WHERE id = ?", [.real(now.timeIntervalSince1970), .text(id)])
         return bytes
     }
 
