@@ -73,11 +73,14 @@ public struct Dashboard: Sendable {
     func place(_ source: String, at relative: String) -> Bool {
         let target = path(relative)
         let manager = FileManager.default
-        guard let sourceSize = (try? manager.attributesOfItem(atPath: source))?[.size] as? NSNumber else {
+        // stat(2) directly: a publish checks every evidence file of every cell, and
+        // FileManager's attribute dictionaries were a quarter of its time.
+        var sourceInfo = stat(), targetInfo = stat()
+        guard stat(source, &sourceInfo) == 0 else {
             logger.warning("evidence file missing, not linked from the dashboard", ["file": source])
             return false
         }
-        if let targetSize = (try? manager.attributesOfItem(atPath: target))?[.size] as? NSNumber, targetSize == sourceSize { return true }
+        if stat(target, &targetInfo) == 0, targetInfo.st_size == sourceInfo.st_size { return true }
         do {
             try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let temporary = target + ".tmp-\(getpid())"
