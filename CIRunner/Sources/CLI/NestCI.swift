@@ -40,7 +40,8 @@ public enum NestCI {
     public static var commands: [CommandEntry] {
         [
             PlanCommand.entry, BuildCommand.entry, RunCommand.entry, DemoCommand.entry, RunsCommand.entry, ShowCommand.entry,
-            ReportCommand.entry, FetchCommand.entry, VMCSCommand.entry, BenchCommand.entry, StoreStressCommand.entry,
+            ReportCommand.entry, FetchCommand.entry, VMCSCommand.entry, ServeCommand.entry, TriggerCommand.entry,
+            CancelCommand.entry, QueueCommand.entry, BenchCommand.entry, StoreStressCommand.entry,
         ]
     }
 

@@ -23,3 +23,25 @@ public enum SignalTrap {
         }
     }
 }
+
+extension SignalTrap {
+    /// For the service: SIGINT/SIGTERM call `onSignal` (stop taking work, tear the run
+    /// down, record it) and nestci exits by itself; if it has not within `deadline`, every
+    /// child group is killed and nestci exits anyway.
+    public static func installGraceful(deadline: Duration = .seconds(8), onSignal: @escaping @Sendable (Int32) -> Void) {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("nestci: \(signalNumber == SIGINT ? "interrupted" : "terminated"): stopping (at most \(Int(deadline.seconds)) s)\n".utf8))
+                onSignal(signalNumber)
+                DispatchQueue.global().asyncAfter(deadline: .now() + deadline.seconds) {
+                    ProcessRegistry.shared.terminateAll(grace: .seconds(1))
+                    exit(128 + signalNumber)
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

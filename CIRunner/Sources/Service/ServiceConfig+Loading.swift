@@ -2,7 +2,7 @@ import Foundation
 import Matrix
 
 extension ServiceConfig {
-    static let topKeys = ["matrices", "pollMinutes", "debounceSeconds", "retention", "dashboard", "webhook", "slots"]
+    static let topKeys = ["matrices", "pollMinutes", "pollSeconds", "debounceSeconds", "retention", "dashboard", "webhook", "slots"]
     static let matrixKeys = ["path", "schedule", "watch"]
     static let scheduleKeys = ["daily", "timeZone", "everyHours"]
     static let retentionKeys = ["passingDays", "failingDays", "maxBytes"]
@@ -52,6 +52,8 @@ extension ServiceConfig {
         checkDuplicates(config.matrices, root: top, issues: issues)
 
         config.pollMinutes = top.int("pollMinutes", range: 1...1440, unit: " (minutes)") ?? config.pollMinutes
+        // Seconds win over minutes: for tests and for a busy lab that wants quick reaction.
+        config.pollSeconds = top.int("pollSeconds", range: 1...86_400, unit: " (seconds)")
         config.debounceSeconds = top.int("debounceSeconds", range: 0...86_400, unit: " (seconds)") ?? config.debounceSeconds
         config.slots = top.int("slots", range: 1...256) ?? config.slots
         if let retention = top.object("retention") {

@@ -71,6 +71,10 @@ public struct ServiceConfig: Sendable, Equatable {
     public var matrices: [MatrixEntry]
     /// Minutes between `git ls-remote` polls of watched branches.
     public var pollMinutes: Int
+    /// Seconds between polls, when given instead (overrides ``pollMinutes``).
+    public var pollSeconds: Int?
+    /// The time between polls.
+    public var pollInterval: Duration { .seconds(pollSeconds ?? pollMinutes * 60) }
     /// A moved branch starts a run only after it stayed on the same commit this long, so a
     /// series of pushes gives one run.
     public var debounceSeconds: Int

@@ -67,9 +67,27 @@ enum StoreSchema {
         );
         CREATE INDEX artifacts_by_cell ON artifacts(run_id, cell_id);
         """,
-        // 1 → 2: retention. `prune_started` is set (with the bytes to free) before any file
-        // goes, `pruned` once they are gone; a run with only the first was cut short by a
-        // crash and the next prune finishes it (ArtifactStore+Retention.swift).
+        // The service's queue (runs asked for by schedule, branch polling, `nestci trigger`)
+        // and its small persistent state (last schedule fire, branch watch baselines).
+        """
+        CREATE TABLE queue(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            matrix_path TEXT NOT NULL,
+            matrix TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            force INTEGER NOT NULL DEFAULT 0,
+            requested REAL NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'cancelled', 'failed')),
+            run_id TEXT,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            message TEXT
+        );
+        CREATE INDEX queue_by_state ON queue(state, id);
+        CREATE TABLE service_state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+        // Retention. `prune_started` is set (with the bytes to free) before any file goes,
+        // `pruned` once they are gone; a run with only the first was cut short by a crash and
+        // the next prune finishes it (ArtifactStore+Retention.swift).
         """
         ALTER TABLE runs ADD COLUMN prune_started REAL;
         ALTER TABLE runs ADD COLUMN pruned REAL;
