@@ -26,6 +26,13 @@ enum FetchCommand {
             throw UsageError("fetch takes RUN or RUN/CELL; #n selects a VMCS dump only in `nestci vmcs`", command: spec)
         }
         let store = try ArtifactStore.openExisting(root: CommonOptions.storePath(arguments))
+        _ = try await store.folder(for: reference)
+        if let pruning = try await store.pruning(runID: reference.runID) {
+            throw UserError(
+                "artifacts pruned on \(StoreText.date(pruning.date)): retention removed the serial logs, VMCS dumps, build logs "
+                    + "and reproduce.sh of run \(reference.runID) (\(StoreText.bytes(Int(pruning.bytes)))); its results remain: "
+                    + "`nestci show \(reference.runID)`, `nestci report \(reference.runID)`")
+        }
         let files = try await selectFiles(store: store, reference: reference, failedOnly: arguments.flag("failed"))
         let name = reference.runID + (reference.cellID.map { "-\($0)" } ?? "") + (arguments.flag("failed") ? "-failed" : "")
         guard !files.isEmpty else {

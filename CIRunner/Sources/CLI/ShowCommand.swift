@@ -20,16 +20,20 @@ enum ShowCommand {
         let summary = try await store.run(reference.runID)!
         let cells = try await store.cells(runID: reference.runID)
         let findings = try await store.findings(runID: reference.runID)
-        console.print(render(summary: summary, cells: cells, findings: findings))
+        let pruning = try await store.pruning(runID: reference.runID)
+        console.print(render(summary: summary, cells: cells, findings: findings, pruning: pruning))
         return summary.failedCells > 0 ? .failure : .success
     }
 
-    static func render(summary: RunSummary, cells: [CellResult], findings: [Finding]) -> String {
+    static func render(summary: RunSummary, cells: [CellResult], findings: [Finding], pruning: RunPruning? = nil) -> String {
         let took = summary.finished.map { ", took \(StoreText.duration($0.timeIntervalSince(summary.started)))" } ?? ""
         var lines = [
             "run \(summary.id)  matrix \(summary.matrix)  \(summary.status.rawValue)  started \(StoreText.date(summary.started))\(took)",
             "trigger: \(summary.trigger); \(summary.recordedCells)/\(summary.plannedCells) cells: \(summary.countsText)",
         ]
+        if let pruning {
+            lines.append("artifacts pruned on \(StoreText.date(pruning.date)) (retention, \(StoreText.bytes(Int(pruning.bytes))) freed): results and findings remain; serial logs, VMCS dumps and reproduce.sh are gone")
+        }
         if !findings.isEmpty {
             lines += ["", "findings:"]
             lines += findings.map { "  [\($0.tag)] \($0.title)" }
@@ -45,7 +49,7 @@ enum ShowCommand {
             table.add([cell.cellID, cell.outcome.abbreviation, cell.levels, cell.backend, String(cell.smp), StoreText.oneLine(at + cell.reason, width: 70)])
         }
         lines.append(table.rendered)
-        if summary.failedCells > 0 {
+        if summary.failedCells > 0, pruning == nil {
             lines += ["", "evidence: nestci fetch \(summary.id) --failed; explanation: nestci report \(summary.id)"]
         }
         return lines.joined(separator: "\n")

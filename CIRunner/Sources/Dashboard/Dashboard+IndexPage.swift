@@ -10,6 +10,7 @@ extension Dashboard {
             var trigger: String
             var started: Date
             var finished: Date?
+            var status: RunStatus
             var commits: [String: String]
             var counts: [String: Int]
             var findings: Int
@@ -33,7 +34,8 @@ extension Dashboard {
             }.joined()
             let commits = run.commits.sorted { $0.key < $1.key }.map { "\(HTML.escape($0.key)) <code>\(HTML.escape(HTML.short($0.value)))</code>" }
                 .joined(separator: "<br>")
-            let duration = run.finished.map { HTML.duration($0.timeIntervalSince(run.started)) } ?? "running"
+            var duration = run.finished.map { HTML.duration($0.timeIntervalSince(run.started)) } ?? "running"
+            if run.status == .interrupted { duration = "interrupted" + (run.finished.map { " after \(HTML.duration($0.timeIntervalSince(run.started)))" } ?? "") }
             let findings = run.findings.isEmpty ? "<span class=\"note\">–</span>" : "<a href=\"\(folder)/index.html#findings\">\(run.findings.count)</a>"
             rows += """
                 <tr><td><a href="\(folder)/index.html"><b>\(HTML.escape(run.id))</b></a>\(run.artifactsPruned ? "<br><span class=\"pruned\">artifacts pruned</span>" : "")</td>
@@ -61,7 +63,7 @@ extension Dashboard {
             runs: runs.map { run in
                 IndexJSON.Run(
                     id: run.id, matrix: run.matrix, trigger: run.trigger, started: run.started, finished: run.finished,
-                    commits: run.commits, counts: Dictionary(uniqueKeysWithValues: run.counts.map { ($0.key.rawValue, $0.value) }),
+                    status: run.status, commits: run.commits, counts: Dictionary(uniqueKeysWithValues: run.counts.map { ($0.key.rawValue, $0.value) }),
                     findings: run.findings.count, artifactsPruned: run.artifactsPruned,
                     page: "\(Self.runFolder(run.id))/index.html", json: "\(Self.runFolder(run.id))/index.json")
             })

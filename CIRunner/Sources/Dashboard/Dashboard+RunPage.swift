@@ -16,7 +16,12 @@ extension Dashboard {
         var body = "<h1>\(HTML.escape(run.matrix)) · run \(HTML.escape(run.id))</h1>\n"
         body += "<div class=\"meta\"><span>trigger <b>\(HTML.escape(run.trigger))</b></span>"
         body += "<span>started <b>\(HTML.date(run.started))</b></span>"
-        body += "<span>\(run.finished.map { "took <b>\(HTML.duration($0.timeIntervalSince(run.started)))</b>" } ?? "<b>still running</b>")</span>"
+        let took = run.finished.map { "took <b>\(HTML.duration($0.timeIntervalSince(run.started)))</b>" }
+        switch run.status {
+        case .interrupted: body += "<span><b>interrupted</b>\(took.map { ", \($0)" } ?? "") · \(run.cells.count) cells recorded</span>"
+        case .running: body += "<span><b>still running</b></span>"
+        case .finished: body += "<span>\(took ?? "<b>finished</b>")</span>"
+        }
         for (name, commit) in run.commits.sorted(by: { $0.key < $1.key }) {
             body += "<span>\(HTML.escape(name)) <b class=\"mono\" title=\"\(HTML.escape(commit))\">\(HTML.escape(HTML.short(commit)))</b></span>"
         }

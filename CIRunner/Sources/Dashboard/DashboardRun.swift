@@ -12,6 +12,8 @@ public struct DashboardRun: Sendable, Codable {
     public var started: Date
     /// Nil while the run is still going.
     public var finished: Date?
+    /// Running, finished, or interrupted (its writer died; the cells recorded before stay).
+    public var status: RunStatus
     /// Component (or branch) → resolved commit.
     public var commits: [String: String]
     public var cells: [CellResult]
@@ -23,8 +25,8 @@ public struct DashboardRun: Sendable, Codable {
     public var evidence: [String: DashboardCellEvidence]
 
     public init(
-        id: String, matrix: String, trigger: String, started: Date, finished: Date? = nil, commits: [String: String] = [:],
-        cells: [CellResult], findings: [DashboardFinding] = [], artifactsPruned: Bool = false,
+        id: String, matrix: String, trigger: String, started: Date, finished: Date? = nil, status: RunStatus? = nil,
+        commits: [String: String] = [:], cells: [CellResult], findings: [DashboardFinding] = [], artifactsPruned: Bool = false,
         evidence: [String: DashboardCellEvidence] = [:]
     ) {
         self.id = id
@@ -32,6 +34,8 @@ public struct DashboardRun: Sendable, Codable {
         self.trigger = trigger
         self.started = started
         self.finished = finished
+        // Callers that only know the times get the status the times imply.
+        self.status = status ?? (finished == nil ? .running : .finished)
         self.commits = commits
         self.cells = cells
         self.findings = findings

@@ -84,6 +84,14 @@ enum StoreSchema {
         );
         CREATE INDEX queue_by_state ON queue(state, id);
         CREATE TABLE service_state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+        // Retention. `prune_started` is set (with the bytes to free) before any file goes,
+        // `pruned` once they are gone; a run with only the first was cut short by a crash and
+        // the next prune finishes it (ArtifactStore+Retention.swift).
         """
+        ALTER TABLE runs ADD COLUMN prune_started REAL;
+        ALTER TABLE runs ADD COLUMN pruned REAL;
+        ALTER TABLE runs ADD COLUMN pruned_bytes INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 }
