@@ -68,6 +68,10 @@ struct ServiceTests {
         }
         let queue = try await store.queue()
         #expect(queue.contains { $0.reason.contains("branch main moved") })
+        // The dashboard was published from the store, with the triggered run's page.
+        let index = try String(contentsOfFile: "\(fixture.folder)/dashboard/index.html", encoding: .utf8)
+        #expect(index.contains(triggered.id))
+        #expect(FileManager.default.fileExists(atPath: "\(fixture.folder)/dashboard/runs/\(triggered.id)/index.html"))
         service.stop()
         let result = await service.wait()
         #expect(result.output.contains("starting run"))

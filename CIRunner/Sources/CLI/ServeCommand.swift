@@ -37,15 +37,17 @@ enum ServeCommand {
 
 /// Publishes the dashboard at most once per `interval`, and once more after the last request.
 actor ThrottledPublisher {
-    let store: String
+    let storePath: String
     let folder: String
     let logger: Logger
     let interval: Duration
     private var last: ContinuousClock.Instant?
     private var pending = false
+    /// One connection for the service's lifetime, opened on first use.
+    private var store: ArtifactStore?
 
     init(store: String, folder: String, logger: Logger, interval: Duration = .seconds(2)) {
-        self.store = store
+        self.storePath = store
         self.folder = folder
         self.logger = logger
         self.interval = interval
@@ -65,16 +67,12 @@ actor ThrottledPublisher {
     func publishNow() async {
         last = ContinuousClock.now
         do {
-            try await DashboardPublishing.publish(store: store, folder: folder, logger: logger)
+            let store = try self.store ?? ArtifactStore(root: storePath)
+            self.store = store
+            try await DashboardPublisher(store: store, folder: folder, logger: logger).publish()
         } catch {
             logger.warning("dashboard not updated: \(error)")
         }
     }
 }
 
-/// Where the service's dashboard comes from (the store → static pages).
-enum DashboardPublishing {
-    static func publish(store: String, folder: String, logger: Logger) async throws {
-        // Filled in by the dashboard publisher (reads runs, cells, findings, history).
-    }
-}

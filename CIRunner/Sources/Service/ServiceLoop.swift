@@ -197,6 +197,12 @@ public actor ServiceLoop {
             try? await store.setServiceValue("revisions.\(entry.matrix)", commits.sorted().joined(separator: " "))
             let counts = run.results.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             log.info("run finished: \(counts); \(run.findings.count) finding(s)")
+            do {
+                let pruned = try await store.prune(policy: RetentionPolicy(config.retention), now: now())
+                if !pruned.isEmpty { log.info("retention pruned \(pruned.pruned.count) run(s), \(pruned.bytesFreed) bytes freed") }
+            } catch {
+                log.warning("retention failed: \(error)")
+            }
             if !run.findings.isEmpty, let webhook = config.webhook {
                 let payload = RunFindingsNotification(runID: runID, matrix: entry.matrix, trigger: entry.reason, counts: run.results.counts, findings: run.findings.map(\.title))
                 let notifier = WebhookNotifier(webhook, logger: log)
