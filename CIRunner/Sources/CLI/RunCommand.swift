@@ -62,6 +62,13 @@ enum RunCommand {
         }
         let folder = RunLayout(store: options.store).run(results.runID)
         console.print("results: \(folder)/\(RunLayout.resultsFile)")
+        let dashboard = "\(options.store)/dashboard"
+        do {
+            try await DashboardPublisher(store: ArtifactStore(root: options.store), folder: dashboard).publish()
+            console.print("dashboard: file://\(dashboard)/runs/\(results.runID)/index.html")
+        } catch {
+            console.error("nestci: the dashboard was not updated: \(error)")
+        }
         if let junit = arguments.value("junit") {
             try AtomicFile.write(JUnitReport.xml(results), to: URL(fileURLWithPath: junit).standardizedFileURL.path)
             console.print("junit: \(junit)")
