@@ -20,7 +20,7 @@ var targets: [Target] = [
     .target(
         name: "CIRunner", dependencies: ["Matrix", "Hypervisor", "CSQLite"],
         path: "CIRunner/Sources"),
-    .executableTarget(name: "nestci", dependencies: ["CIRunner"], path: "CIRunner/nestci"),
+    .executableTarget(name: "nestci", dependencies: ["CIRunner", "Hypervisor"], path: "CIRunner/nestci"),
     .testTarget(name: "MatrixTests", dependencies: ["Matrix"], path: "Tests/MatrixTests"),
     .testTarget(
         name: "HypervisorTests", dependencies: ["Hypervisor", "Matrix"],
