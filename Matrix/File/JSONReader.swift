@@ -1,27 +1,31 @@
 /// Reads JSON into typed values while collecting every problem instead of stopping at the
-/// first: each accessor reports into the shared ``Diagnostics`` and returns `nil`.
-final class Diagnostics {
-    let file: String
-    private(set) var issues: [MatrixIssue] = []
+/// first: each accessor reports into the shared ``Diagnostics`` and returns `nil`. Public so
+/// other JSON files of nestci (the service config) report exactly like matrix files.
+public final class Diagnostics {
+    public let file: String
+    public private(set) var issues: [MatrixIssue] = []
 
-    init(file: String) { self.file = file }
+    public init(file: String) { self.file = file }
 
-    func report(_ path: String, _ value: JSONValue?, _ message: String) {
+    /// Adds problems found elsewhere (a matrix file a config names).
+    public func append(contentsOf other: [MatrixIssue]) { issues += other }
+
+    public func report(_ path: String, _ value: JSONValue?, _ message: String) {
         // The same mistake found once per cell is one mistake.
         if issues.contains(where: { $0.path == path && $0.message == message }) { return }
         issues.append(MatrixIssue(file: file, path: path, line: value?.line ?? 0, column: value?.column ?? 0, message: message))
     }
 }
 
-/// A JSON object being read: tracks which keys were used, so unknown ones are reported.
-struct ObjectReader {
-    let path: String
-    let value: JSONValue
-    let members: [(key: String, value: JSONValue)]
-    let diagnostics: Diagnostics
+/// A JSON object being read: unknown keys are reported with a did-you-mean.
+public struct ObjectReader {
+    public let path: String
+    public let value: JSONValue
+    public let members: [(key: String, value: JSONValue)]
+    public let diagnostics: Diagnostics
 
     /// `nil` (after reporting) when `value` is not an object.
-    init?(_ value: JSONValue, path: String, diagnostics: Diagnostics) {
+    public init?(_ value: JSONValue, path: String, diagnostics: Diagnostics) {
         guard case .object(let members) = value.kind else {
             diagnostics.report(path, value, "expected an object, found \(value.typeName)")
             return nil
@@ -32,12 +36,12 @@ struct ObjectReader {
         self.diagnostics = diagnostics
     }
 
-    func childPath(_ key: String) -> String { JSONPath.join(path, key) }
+    public func childPath(_ key: String) -> String { JSONPath.join(path, key) }
 
-    subscript(key: String) -> JSONValue? { members.first { $0.key == key }?.value }
+    public subscript(key: String) -> JSONValue? { members.first { $0.key == key }?.value }
 
     /// Reports keys not in `known`, with a did-you-mean.
-    func rejectUnknownKeys(_ known: [String], what: String) {
+    public func rejectUnknownKeys(_ known: [String], what: String) {
         for (key, value) in members where !known.contains(key) {
             diagnostics.report(
                 childPath(key), value,
@@ -45,7 +49,7 @@ struct ObjectReader {
         }
     }
 
-    func required(_ key: String, what: String) -> JSONValue? {
+    public func required(_ key: String, what: String) -> JSONValue? {
         guard let value = self[key] else {
             diagnostics.report(path, value, "missing required key \"\(key)\" (\(what))")
             return nil
@@ -53,17 +57,18 @@ struct ObjectReader {
         return value
     }
 
-    func string(_ key: String, required: Bool = false, what: String = "a string") -> String? {
+    public func string(_ key: String, required: Bool = false, what: String = "a string") -> String? {
         guard let value = required ? self.required(key, what: what) : self[key] else { return nil }
         return ValueReader.string(value, path: childPath(key), diagnostics: diagnostics)
     }
 
-    func int(_ key: String, range: ClosedRange<Int>, required: Bool = false) -> Int? {
+    /// `unit` is named in messages: `from 1 to 1440 (minutes)`.
+    public func int(_ key: String, range: ClosedRange<Int>, required: Bool = false, unit: String = "") -> Int? {
         guard let value = required ? self.required(key, what: "a whole number") : self[key] else { return nil }
-        return ValueReader.int(value, path: childPath(key), range: range, diagnostics: diagnostics)
+        return ValueReader.int(value, path: childPath(key), range: range, unit: unit, diagnostics: diagnostics)
     }
 
-    func bool(_ key: String) -> Bool? {
+    public func bool(_ key: String) -> Bool? {
         guard let value = self[key] else { return nil }
         guard case .bool(let flag) = value.kind else {
             diagnostics.report(childPath(key), value, "expected true or false, found \(value.typeName)")
@@ -72,22 +77,22 @@ struct ObjectReader {
         return flag
     }
 
-    func object(_ key: String, required: Bool = false, what: String = "an object") -> ObjectReader? {
+    public func object(_ key: String, required: Bool = false, what: String = "an object") -> ObjectReader? {
         guard let value = required ? self.required(key, what: what) : self[key] else { return nil }
         return ObjectReader(value, path: childPath(key), diagnostics: diagnostics)
     }
 
-    func array(_ key: String, required: Bool = false, what: String = "an array") -> [(path: String, value: JSONValue)]? {
+    public func array(_ key: String, required: Bool = false, what: String = "an array") -> [(path: String, value: JSONValue)]? {
         guard let value = required ? self.required(key, what: what) : self[key] else { return nil }
         return ValueReader.array(value, path: childPath(key), diagnostics: diagnostics)
     }
 
-    func strings(_ key: String) -> [String]? {
+    public func strings(_ key: String) -> [String]? {
         guard let elements = array(key) else { return nil }
         return elements.compactMap { ValueReader.string($0.value, path: $0.path, diagnostics: diagnostics) }
     }
 
-    func stringMap(_ key: String) -> [String: String]? {
+    public func stringMap(_ key: String) -> [String: String]? {
         guard let object = object(key) else { return nil }
         var result: [String: String] = [:]
         for (name, value) in object.members {
@@ -106,13 +111,13 @@ enum ValueReader {
         return text
     }
 
-    static func int(_ value: JSONValue, path: String, range: ClosedRange<Int>, diagnostics: Diagnostics) -> Int? {
+    static func int(_ value: JSONValue, path: String, range: ClosedRange<Int>, unit: String = "", diagnostics: Diagnostics) -> Int? {
         guard case .number(_, let number) = value.kind, number.rounded() == number, abs(number) < 1e15 else {
-            diagnostics.report(path, value, "expected a whole number from \(range.lowerBound) to \(range.upperBound), found \(value.typeName == "a number" ? "a fraction" : value.typeName)")
+            diagnostics.report(path, value, "expected a whole number from \(range.lowerBound) to \(range.upperBound)\(unit), found \(value.typeName == "a number" ? "a fraction" : value.typeName)")
             return nil
         }
         guard range.contains(Int(number)) else {
-            diagnostics.report(path, value, "\(Int(number)) is out of range (expected \(range.lowerBound) to \(range.upperBound))")
+            diagnostics.report(path, value, "\(Int(number)) is out of range (expected a whole number from \(range.lowerBound) to \(range.upperBound)\(unit))")
             return nil
         }
         return Int(number)
