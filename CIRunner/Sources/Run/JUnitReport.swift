@@ -33,20 +33,7 @@ public enum JUnitReport {
 
     static func format(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
 
-    /// XML text/attribute escaping; control characters (serial garbage) become spaces.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\t", "\n": out.unicodeScalars.append(scalar)
-            default: out.unicodeScalars.append(scalar.value < 0x20 || scalar.value == 0x7f ? " " : scalar)
-            }
-        }
-        return out
-    }
+    /// XML text and attribute escaping: the dashboard's, which also turns the control
+    /// characters of a serial log (not allowed in XML 1.0) into visible symbols.
+    static func escape(_ text: String) -> String { HTML.escape(text) }
 }
