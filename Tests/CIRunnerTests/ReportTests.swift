@@ -76,12 +76,4 @@ struct ReportTests {
 
 @Suite("Store commands: sample output", .serialized)
 struct ReportSampleTests {
-    @Test("print show and report for a look", .enabled(if: ProcessInfo.processInfo.environment["NESTCI_PRINT_SAMPLES"] != nil))
-    func samples() async throws {
-        let fixture = try StoreFixture()
-        try await fixture.fillTwoRuns()
-        print(await fixture.nestci(["runs"]).out)
-        print(await fixture.nestci(["show", StoreFixture.currentRun]).out)
-        print(await fixture.nestci(["report", StoreFixture.currentRun]).out)
-    }
 }
