@@ -73,7 +73,3 @@ struct ReportTests {
         }
     }
 }
-
-@Suite("Store commands: sample output", .serialized)
-struct ReportSampleTests {
-}
