@@ -18,11 +18,6 @@ public struct RetentionPolicy: Sendable, Equatable {
         self.maxBytes = maxBytes
     }
 
-    /// The policy `service.json` asks for.
-    public init(_ retention: ServiceConfig.Retention) {
-        self.init(passingDays: retention.passingDays, failingDays: retention.failingDays, maxBytes: retention.maxBytes)
-    }
-
     /// How old a run may get before its artifacts go.
     func maximumAge(allAcceptable: Bool) -> TimeInterval {
         Double(allAcceptable ? passingDays : failingDays) * 86_400

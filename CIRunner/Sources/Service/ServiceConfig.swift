@@ -37,20 +37,8 @@ public struct ServiceConfig: Sendable, Equatable {
         }
     }
 
-    /// How long evidence is kept. A run is pruned by age (failing runs live longer, they
-    /// are the ones people come back to) and, oldest first, when the store exceeds
-    /// `maxBytes`.
-    public struct Retention: Sendable, Equatable {
-        public var passingDays: Int
-        public var failingDays: Int
-        public var maxBytes: Int64
-
-        public init(passingDays: Int = 14, failingDays: Int = 90, maxBytes: Int64 = 20 << 30) {
-            self.passingDays = passingDays
-            self.failingDays = failingDays
-            self.maxBytes = maxBytes
-        }
-    }
+    /// How long evidence is kept: the policy retention applies (see ``RetentionPolicy``).
+    public typealias Retention = RetentionPolicy
 
     /// Where run summaries are POSTed when a run ends.
     public struct Webhook: Sendable, Equatable {

@@ -198,7 +198,7 @@ public actor ServiceLoop {
             let counts = run.results.counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             log.info("run finished: \(counts); \(run.findings.count) finding(s)")
             do {
-                let pruned = try await store.prune(policy: RetentionPolicy(config.retention), now: now())
+                let pruned = try await store.prune(policy: config.retention, now: now())
                 if !pruned.isEmpty { log.info("retention pruned \(pruned.pruned.count) run(s), \(pruned.bytesFreed) bytes freed") }
             } catch {
                 log.warning("retention failed: \(error)")
