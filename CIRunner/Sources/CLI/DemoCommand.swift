@@ -24,7 +24,33 @@ enum DemoCommand {
         let matrix = try await DemoProject.locate().materialize(in: folder)
         console.print("demo: repository \(folder)/demo-repo (tag good, branch main), matrix \(matrix)")
         if arguments.flag("prepare-only") { return .success }
-        let results = try await RunCommand.run(matrixPath: matrix, arguments: arguments, console: console)
-        return results.allAcceptable ? .success : .failure
+        let outcome = try await RunCommand.run(matrixPath: matrix, arguments: arguments, console: console)
+        let surprises = surprises(in: outcome)
+        console.print("")
+        if surprises.isEmpty {
+            console.print("demo: as expected: rev=good passes everywhere; rev=main passes at O0 and fails at O2/O3; the findings name the VMCS link pointer (0x2800).")
+            return .success
+        }
+        console.print("demo: NOT as expected:")
+        surprises.forEach { console.print("  \($0)") }
+        return .failure
+    }
+
+    /// What differs from the demo's known outcome (the planted bug shows at -O2/-O3 only).
+    /// The demo exits 0 when its failures are exactly the expected ones.
+    static func surprises(in outcome: RunOutcome) -> [String] {
+        var found: [String] = []
+        for cell in outcome.results.cells {
+            let buggy = cell.values["rev"] == "main" && cell.values["opt"] != "O0"
+            let expected: Outcome = buggy ? .fail : .pass
+            if cell.outcome != expected {
+                found.append("\(cell.cellID) \(cell.levels) rev=\(cell.values["rev"] ?? "?"): \(cell.outcome.rawValue), expected \(expected.rawValue) (\(cell.reason))")
+            }
+        }
+        let namesLinkPointer = outcome.findings.contains { finding in
+            finding.kind == .optOnly && finding.vmcsDiff?.fields.contains { $0.encoding.lowercased() == "0x2800" } == true
+        }
+        if !namesLinkPointer { found.append("no -O-only finding whose VMCS diff names the link pointer (0x2800)") }
+        return found
     }
 }

@@ -27,12 +27,12 @@ enum RunCommand {
 
     static let entry = CommandEntry(spec) { arguments, console in
         let matrixPath = arguments.positionals[0]
-        let results = try await run(matrixPath: matrixPath, arguments: arguments, console: console)
-        return results.allAcceptable ? .success : .failure
+        let outcome = try await run(matrixPath: matrixPath, arguments: arguments, console: console)
+        return outcome.results.allAcceptable ? .success : .failure
     }
 
     /// Runs the matrix with the options in `arguments`; shared with `nestci demo`.
-    static func run(matrixPath: String, arguments: ParsedArguments, console: Console) async throws -> RunResults {
+    static func run(matrixPath: String, arguments: ParsedArguments, console: Console) async throws -> RunOutcome {
         var plan = try MatrixFile.load(path: matrixPath).plan()
         let wanted = Set(arguments.all("cell"))
         if !wanted.isEmpty {
@@ -73,6 +73,6 @@ enum RunCommand {
             try AtomicFile.write(JUnitReport.xml(results), to: URL(fileURLWithPath: junit).standardizedFileURL.path)
             console.print("junit: \(junit)")
         }
-        return results
+        return outcome
     }
 }

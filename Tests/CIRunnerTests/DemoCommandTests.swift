@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+
+@testable import CIRunner
+
+/// The README's first command, end to end: `nestci demo` builds both revisions at
+/// O0/O2/O3 × i386/amd64 and boots the 12 cells under Bochs.
+@Suite("nestci demo", .serialized, .enabled(if: BootTools.bochs, "needs Bochs, GRUB tools and gcc-multilib"))
+struct DemoCommandTests {
+    @Test("ends with the -O-only finding naming the VMCS link pointer, the revision regression, and exit 0")
+    func demo() async throws {
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-demo-cmd-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: store) }
+        let (console, output) = Console.capturing()
+        let status = await NestCI.main(["demo", "--store", store], console: console)
+        let out = output.out
+        #expect(status == 0, "\(output.err)\n\(out.suffix(2000))")
+        #expect(out.contains("12 cells: 8 PASS, 4 FAIL"))
+        #expect(out.contains("[-O only] minivisor i386 (rev=main): passes at O0, fails at O2, O3"))
+        #expect(out.contains("[-O only] minivisor amd64 (rev=main): passes at O0, fails at O2, O3"))
+        #expect(out.contains("rev=good passes, rev=main fails at O2, O3"))
+        #expect(out.contains("0x2800  VMCS link pointer (guest_VMCS_link_pointer_full)   0xffffffffffffffff → 0x0000000000000000"))
+        #expect(out.contains("demo: as expected"))
+        #expect(FileManager.default.fileExists(atPath: "\(store)/dashboard/index.html"))
+    }
+}
