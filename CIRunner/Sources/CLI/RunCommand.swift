@@ -41,6 +41,7 @@ enum RunCommand {
                 throw UsageError("--cell \(first): no such cell in this matrix; `nestci plan \(matrixPath)` lists them", command: spec)
             }
             plan.cells = plan.cells.filter { wanted.contains($0.id) }
+            plan.builds = plan.builds.filter { !wanted.isDisjoint(with: $0.cellIDs) }
         }
         var options = RunOptions(store: CommonOptions.storePath(arguments), builder: try CommonOptions.builderOptions(arguments, spec: spec))
         if let slots = try arguments.int("slots", in: 1...256, command: spec) { options.slots = slots }
