@@ -34,7 +34,7 @@ struct ServiceTests {
     }
 
     /// Waits until `condition` holds, polling the store.
-    static func waitFor(_ what: String, seconds: Double = 90, _ condition: () async throws -> Bool) async throws {
+    static func waitFor(_ what: String, seconds: Double = 240, _ condition: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try await condition() { return }
@@ -131,5 +131,38 @@ struct ServiceTests {
         #expect(run.status == .interrupted)
         let entry = try #require(try await store.queue().first)
         #expect(entry.state == .queued && entry.runID == run.id)
+    }
+
+    @Test("a schedule runs once, and does not repeat a run whose revisions did not change")
+    func scheduleSkipsUnchanged() async throws {
+        let fixture = try await FixtureMatrix.make()
+        defer { fixture.remove() }
+        let text = """
+            {"matrices": [{"path": "\(fixture.matrix)", "schedule": {"everyHours": 1}}], "slots": 2,
+             "dashboard": "\(fixture.folder)/dashboard"}
+            """
+        let config = "\(fixture.folder)/service.json"
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let store = try ArtifactStore(root: fixture.store)
+        // Never fired before: an every-N-hours schedule fires at once.
+        let first = try Self.serve(fixture, config: config)
+        try await Self.waitFor("the scheduled run to finish") { try await store.runs().first?.status == .finished }
+        first.stop()
+        _ = await first.wait()
+        #expect(try await store.runs().first?.trigger == "schedule (every 1 h)")
+
+        // Two hours later (as far as the schedule knows), nothing moved: not repeated.
+        try await store.setServiceValue("schedule.fixture-run", String(Date().addingTimeInterval(-7200).timeIntervalSince1970))
+        let second = try Self.serve(fixture, config: config)
+        try await Self.waitFor("the schedule to fire again") {
+            let value = try await store.serviceValue("schedule.fixture-run").flatMap(Double.init) ?? 0
+            return value > Date().addingTimeInterval(-60).timeIntervalSince1970
+        }
+        try await Task.sleep(for: .seconds(1))
+        second.stop()
+        let log = await second.wait().output
+        #expect(log.contains("revisions unchanged since the last run, not repeated"), "\(log)")
+        #expect(try await store.runs().count == 1)
+        #expect(try await store.queue().count == 1)
     }
 }

@@ -9,7 +9,6 @@ enum TriggerCommand {
         options: [
             CommonOptions.store,
             .init("reason", value: "TEXT", help: "why (shown with the run; default \"manual trigger\")"),
-            .init("force", help: "run even if the revisions did not change"),
         ])
 
     static let entry = CommandEntry(spec) { arguments, console in
@@ -18,7 +17,9 @@ enum TriggerCommand {
         _ = try matrix.plan()
         let store = try ArtifactStore(root: CommonOptions.storePath(arguments))
         let reason = arguments.value("reason") ?? "manual trigger"
-        let id = try await store.enqueue(matrixPath: path, matrix: matrix.name, reason: reason, force: arguments.flag("force"))
+        // An explicit request always runs, even when the revisions did not change (only the
+        // schedule skips unchanged revision sets).
+        let id = try await store.enqueue(matrixPath: path, matrix: matrix.name, reason: reason, force: true)
         console.print("queued request \(id): \(matrix.name) (\(reason))")
         return .success
     }

@@ -96,7 +96,7 @@ public actor ServiceLoop {
             if let revisions = await Self.revisionSet(matrixPath: entry.path, logger: log),
                 let previous = try? await store.serviceValue("revisions.\(entry.name)"), previous == revisions
             {
-                log.info("schedule fired; revisions unchanged since the last run, not repeated (nestci trigger --force runs it anyway)")
+                log.info("schedule fired; revisions unchanged since the last run, not repeated (`nestci trigger` runs it anyway)")
                 continue
             }
             let reason = "schedule (\(schedule))"
