@@ -48,7 +48,7 @@ extension RealBootSuite {
             #expect(result.verdict.rule == "deadline")
             #expect(result.verdict.reason.contains("CPU0 25/26 CPU1 25/26"), "\(result.verdict.reason)")
             #expect(result.verdict.lastLines.last == "FIXTURE SMP DONE", "\(result.verdict.lastLines)")
-            #expect(result.timeToDecision >= .seconds(6) && result.timeToDecision < .seconds(8))
+            #expect(result.timeToDecision >= .seconds(6) && result.timeToDecision < .seconds(20), "decided at the deadline, not before; the bound only says it was enforced")
         }
 
         @Test(
@@ -113,7 +113,7 @@ extension RealBootSuite {
             // What the console holds is GRUB's, from before the kernel ran.
             #expect(result.verdict.lastLines.contains("nestci: disk 0: GRUB starting"), "\(result.verdict.lastLines)")
             #expect(!result.verdict.lastLines.contains { $0.hasPrefix("CPU(") || $0.contains("fixture") }, "\(result.verdict.lastLines)")
-            #expect(result.timeToDecision >= .seconds(4) && result.timeToDecision < .seconds(6))
+            #expect(result.timeToDecision >= .seconds(4) && result.timeToDecision < .seconds(20), "decided at the deadline, not before")
         }
 
         @Test(
