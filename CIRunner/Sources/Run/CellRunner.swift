@@ -23,7 +23,7 @@ struct CellRunner: Sendable {
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var evidence = CellEvidence(cell: cell, folder: folder)
         evidence.serialLogLimit = options.serialLogLimit
-        let result = await outcome(cell, evidence: &evidence)
+        let result = try await outcome(cell, evidence: &evidence)
         try Task.checkCancellation()
         for record in evidence.buildRecords { try? await store.recordBuild(record) }
         let finished = evidence.finish(result)
@@ -31,7 +31,7 @@ struct CellRunner: Sendable {
         return finished
     }
 
-    private func outcome(_ cell: Cell, evidence: inout CellEvidence) async -> CellResult {
+    private func outcome(_ cell: Cell, evidence: inout CellEvidence) async throws -> CellResult {
         // 1. Builds, each key once for the whole run (the Builder's single flight).
         var records: [BuildRecord?] = []
         for (index, level) in cell.levels.enumerated() {
@@ -80,6 +80,8 @@ struct CellRunner: Sendable {
         var failedOnce = false
         var bootSeconds = 0.0
         while true {
+            // A cancelled run (nestci cancel, a service stop) starts no new attempt.
+            try Task.checkCancellation()
             attempt += 1
             let attemptFolder = "\(evidence.folder)/attempt-\(attempt)"
             onEvent(.cellBooting(cellID: cell.id, label: cell.levelSummary, attempt: attempt))
