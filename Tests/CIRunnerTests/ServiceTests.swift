@@ -24,7 +24,10 @@ struct ServiceTests {
     }
 
     static func serve(_ fixture: FixtureMatrix, config: String) throws -> SupervisedProcess {
-        try SupervisedProcess(ProcessSpec(NestCIBinary.path!, ["serve", "--store", fixture.store, "--config", config], timeout: .seconds(300)))
+        // A stop is SIGTERM; the service gets the 10 s it promises before SIGKILL, so its
+        // own teardown (not the harness) decides what happens to its emulators.
+        try SupervisedProcess(
+            ProcessSpec(NestCIBinary.path!, ["serve", "--store", fixture.store, "--config", config], timeout: .seconds(300), gracePeriod: .seconds(12)))
     }
 
     static func cli(_ arguments: [String]) async -> (Int32, String) {
@@ -75,6 +78,8 @@ struct ServiceTests {
         service.stop()
         let result = await service.wait()
         #expect(result.output.contains("starting run"))
+        #expect(result.termination == .exited(0), "stopped by its own teardown")
+        #expect(EmulatorProcesses.matching(fixture.folder).isEmpty)
     }
 
     @Test("SIGKILL mid-run, restart: the run completes and every finished cell is there exactly once, not run twice")
@@ -161,6 +166,7 @@ struct ServiceTests {
         try await Task.sleep(for: .seconds(1))
         second.stop()
         let log = await second.wait().output
+        #expect(EmulatorProcesses.matching(fixture.folder).isEmpty)
         #expect(log.contains("revisions unchanged since the last run, not repeated"), "\(log)")
         #expect(try await store.runs().count == 1)
         #expect(try await store.queue().count == 1)
