@@ -4,7 +4,7 @@ import Hypervisor
 /// `nestci bench WHAT`: the project's own speed and memory figures, with their targets.
 enum BenchCommand {
     static let spec = CommandSpec(
-        name: "bench", summary: "measure nestci: builds, boots, evidence parsing (prints figures and ratios)",
+        name: "bench", summary: "measure nestci: builds, boots, evidence parsing, store listing (figures and ratios)",
         discussion: """
             builds    12 requests sharing 4 keys: builds run / unique keys, cache-hit re-run vs cold, nestci CPU share
             boots     16 fixture cells on qemu-tcg: verdict latency, matrix wall time vs its lower bound

@@ -119,7 +119,7 @@ public enum NestCI {
         lines += [
             "",
             "nestci help COMMAND shows a command's options.",
-            "exit status: 0 ok, 1 a cell or build failed, 64 usage error, 65 bad matrix file",
+            "exit status: 0 ok, 1 a cell or build failed, 64 usage error, 65 bad matrix or config file",
         ]
         return lines.joined(separator: "\n")
     }
