@@ -32,7 +32,7 @@ struct CellEvidence {
         }
     }
 
-    mutating func recordBoot(_ boot: BootResult, verdict: Verdict, attempt: Int) {
+    mutating func recordBoot(_ boot: BootResult, verdict: Verdict) {
         lastBoot = boot
         lastVerdict = verdict
     }

@@ -97,7 +97,7 @@ struct CellRunner: Sendable {
                 verdict.outcome = .skip
                 verdict.reason = "\(cell.backend.rawValue) offers no VMX (\(vmx.reason)); the guest timed out without saying so"
             }
-            evidence.recordBoot(boot, verdict: verdict, attempt: attempt)
+            evidence.recordBoot(boot, verdict: verdict)
             switch verdict.outcome {
             case .infra where infraLeft > 0:
                 infraLeft -= 1

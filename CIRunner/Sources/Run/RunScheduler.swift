@@ -45,7 +45,7 @@ public struct RunScheduler: Sendable {
 
         let context = CellRunner(
             options: options, layout: layout, runID: runID, host: host, builder: builder, disks: GrubDiskBuilder(store: options.store),
-            slots: Slots(options.slots), expected: DurationHistory.load(layout: layout, matrix: plan.matrix), store: store,
+            slots: Slots(options.slots), expected: try await Self.previousDurations(store, matrix: plan.matrix, before: runID), store: store,
             stopFlag: stopFlag, onEvent: onEvent)
         let results = try await withThrowingTaskGroup(of: CellResult.self) { group in
             for cell in todo {
@@ -65,6 +65,15 @@ public struct RunScheduler: Sendable {
             cells: results.filter { order[$0.cellID] != nil }.sorted { order[$0.cellID]! < order[$1.cellID]! })
         let findings = try await store.finishRun(id: runID, results: run)
         return RunOutcome(results: run, findings: findings)
+    }
+}
+
+extension RunScheduler {
+    /// Boot seconds per cell in the latest earlier run of the same matrix, so the longest
+    /// cells start first.
+    static func previousDurations(_ store: ArtifactStore, matrix: String, before runID: String) async throws -> [String: Double] {
+        guard let previous = try await store.previousRun(matrix: matrix, before: runID) else { return [:] }
+        return Dictionary(try await store.cells(runID: previous.id).map { ($0.cellID, $0.bootSeconds) }, uniquingKeysWith: max)
     }
 }
 

@@ -108,11 +108,14 @@ public actor ServiceLoop {
     /// `component=commit` for every build revision of a matrix, sorted: what a run would test.
     static func revisionSet(matrixPath: String, logger: Logger) async -> String? {
         guard let matrix = try? MatrixFile.load(path: matrixPath), let plan = try? matrix.plan() else { return nil }
-        var pairs = Set<String>()
+        // Builds repeat (repository, revision) across opt and bits: ask each repository once.
+        let byRepository = Dictionary(grouping: plan.builds.map(\.spec), by: \.repository)
         let poller = BranchPoller(logger: logger)
-        for build in plan.builds {
-            guard let commits = try? await poller.resolve(repository: build.spec.repository, branches: [build.spec.revision]) else { return nil }
-            pairs.insert("\(build.spec.component)=\(commits[build.spec.revision] ?? build.spec.revision)")
+        var pairs = Set<String>()
+        for (repository, specs) in byRepository {
+            let revisions = Array(Set(specs.map(\.revision)))
+            guard let commits = try? await poller.resolve(repository: repository, branches: revisions) else { return nil }
+            for spec in specs { pairs.insert("\(spec.component)=\(commits[spec.revision] ?? spec.revision)") }
         }
         return pairs.sorted().joined(separator: " ")
     }
@@ -204,10 +207,12 @@ public actor ServiceLoop {
                 log.warning("retention failed: \(error)")
             }
             if !run.findings.isEmpty, let webhook = config.webhook {
-                let payload = RunFindingsNotification(runID: runID, matrix: entry.matrix, trigger: entry.reason, counts: run.results.counts, findings: run.findings.map(\.title))
+                let summary = DashboardRun(
+                    run.results, trigger: entry.reason, commits: DashboardPublisher.commits(of: run.results.cells),
+                    findings: run.findings.map(DashboardPublisher.dashboardFinding))
                 let notifier = WebhookNotifier(webhook, logger: log)
                 // Never blocks the queue: delivery (with its retries) runs on its own.
-                Task.detached { _ = await notifier.send(payload) }
+                Task.detached { _ = await notifier.send(RunNotification(run: summary)) }
             }
         case .failure(let error):
             let cancelled = error is CancellationError || Task.isCancelled
@@ -233,16 +238,6 @@ public actor ServiceLoop {
         logger.info("cancel requested", ["run.id": current.runID])
         current.task.cancel()
     }
-}
-
-/// The webhook's JSON body when a run has findings.
-struct RunFindingsNotification: Codable, Sendable {
-    var event = "findings"
-    var runID: String
-    var matrix: String
-    var trigger: String
-    var counts: [String: Int]
-    var findings: [String]
 }
 
 /// Finds and kills emulator processes by their command line (a crashed nestci's leftovers).
