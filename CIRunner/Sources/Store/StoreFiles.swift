@@ -1,4 +1,5 @@
 import Foundation
+import Hypervisor
 import Matrix
 
 /// File-system facts the store relies on: which files of a folder are real artifacts, their
@@ -28,17 +29,10 @@ enum StoreFiles {
 
     /// Size and SHA-256 of a file, read in 1 MiB chunks so a 64 MiB serial log does not sit in memory.
     static func digest(_ path: String) throws -> (bytes: Int, sha256: String) {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
+        guard let digest = try FileDigest.sha256(path: path) else {
             throw UserError("cannot read \(path) to index it (was it removed while the run was being recorded?)")
         }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        var total = 0
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            total += chunk.count
-            chunk.withUnsafeBytes { hasher.update($0) }
-        }
-        return (total, hasher.hexDigest)
+        return (digest.bytes, digest.hex)
     }
 
     /// The path with every symbolic link resolved, or nil when it does not exist.

@@ -129,15 +129,10 @@ struct BuildRunner: Sendable {
 
     /// SHA-256 and size of a file, read in chunks (a hypervisor image can be large).
     static func hash(_ file: URL) throws -> (String, Int) {
-        let handle = try FileHandle(forReadingFrom: file)
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        var size = 0
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(chunk)
-            size += chunk.count
+        guard let digest = try FileDigest.sha256(path: file.path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: file.path])
         }
-        return (hasher.hexDigest, size)
+        return (digest.hex, digest.bytes)
     }
 
     /// The first lines naming a compiler (or linker) error, for the summary.

@@ -176,15 +176,10 @@ public struct GrubDiskBuilder: Sendable {
 
     /// SHA-256 of a file, read in chunks so large guest kernels do not sit in memory.
     public static func fileDigest(_ path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
+        guard let digest = try FileDigest.sha256(path: path) else {
             throw GrubDiskError(.missingInput, "cannot read \(path); check that it exists and is readable")
         }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            chunk.withUnsafeBytes { hasher.update($0) }
-        }
-        return hasher.hexDigest
+        return digest.hex
     }
 
     private static let versionCache = Mutex<[String: String]>([:])
