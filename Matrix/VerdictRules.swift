@@ -27,13 +27,26 @@ public struct VerdictRules: Sendable, Hashable, Codable {
         Marker(name: "vm-entry-error", regex: #"VM-ENTRY error"#),
         Marker(name: "vmlaunch-error", regex: #"VMLAUNCH error"#),
         Marker(name: "vmresume-error", regex: #"VMRESUME error"#),
-        Marker(name: "halt", regex: #"HALT!"#),
+        // HALT! and HALTING! alike: a guest that says it halts will print nothing more,
+        // and waiting for the deadline tells nobody anything. Lines that halt because the
+        // CPU lacks a feature are unsupported markers, which are checked first.
+        Marker(name: "halt", regex: #"HALT(ING)?!"#),
         Marker(name: "triple-fault", regex: #":TRIPLE_FAULT:"#),
     ]
 
-    /// "No VMX on this host" lines: XMHF64's and the demo hypervisor's.
+    /// "This CPU cannot run me" lines: no VT-x, no EPT, no nested paging (AMD's NPT), no
+    /// SVM, not an Intel CPU. XMHF64 prints `CPU(0x00) does not support VT. Halting!` on
+    /// an Intel CPU without VMX, `CPU(0x00) is not an Intel CPU. Halting!` on an AMD one in
+    /// its VMX build, and `CPU(0x00): No support for Nested Paging, HALTING!` or
+    /// `no SVM extensions. HALT!` on its SVM path; the demo hypervisor
+    /// `does not support VMX. Halting!`. Checked before the fail markers, because such a
+    /// line often ends in `HALT!` too.
     public static let defaultUnsupportedMarkers: [Marker] = [
-        Marker(name: "no-vmx", regex: #"does not support (VT|VMX)"#)
+        Marker(name: "no-vmx", regex: #"(?i)(does not support|no support for|lacks?) (VT-x|VT|VMX)\b|\b(VT-x|VMX) (is )?not (supported|available)"#),
+        Marker(name: "no-ept", regex: #"(?i)(does not support|no support for|lacks?) (EPT|extended page tables)\b|\bEPT (is )?not (supported|available)"#),
+        Marker(name: "no-nested-paging", regex: #"(?i)(does not support|no support for|lacks?) (nested paging|NPT)\b|\bnested paging (is )?not (supported|available)"#),
+        Marker(name: "no-svm", regex: #"(?i)no SVM extensions|SVM extensions disabled|(does not support|no support for) (SVM|AMD-V)\b"#),
+        Marker(name: "not-intel", regex: #"is not an Intel CPU"#),
     ]
 }
 

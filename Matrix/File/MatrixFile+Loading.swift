@@ -41,7 +41,7 @@ struct MatrixFileDecoder {
     static let componentKeys = ["kind", "description", "repository", "revision", "build", "boot", "options", "path", "bits"]
     static let buildKeys = ["command", "outputs", "compiler", "timeout"]
     static let bootKeys = ["kernel", "cmdline", "modules", "handoff", "grub"]
-    static let chainKeys = ["description", "levels", "verdict", "timeouts", "memory"]
+    static let chainKeys = ["description", "levels", "verdict", "timeouts", "memory", "emulator"]
     static let levelKeys = ["component", "opt", "bits", "options", "vars", "cmdline"]
     static let verdictKeys = ["pass", "fail", "unsupported", "defaultFailMarkers", "cpuPattern"]
     static let markerKeys = ["name", "regex", "minPerCPU", "cpus"]
@@ -212,7 +212,9 @@ struct MatrixFileDecoder {
             bootTimeout = timeouts.int("boot", range: 1...86_400) ?? bootTimeout
         }
         let verdict = decodeVerdict(object.object("verdict", required: true, what: "pass markers (and optionally fail markers)"))
-        return Chain(name: name, levels: levels, verdict: verdict, bootTimeoutSeconds: bootTimeout, buildTimeoutSeconds: buildTimeout, memoryMiB: object.int("memory", range: 16...65_536) ?? defaults.memory)
+        return Chain(
+            name: name, levels: levels, verdict: verdict, bootTimeoutSeconds: bootTimeout, buildTimeoutSeconds: buildTimeout,
+            memoryMiB: object.int("memory", range: 16...65_536) ?? defaults.memory, emulator: decodeEmulator(object.object("emulator")))
     }
 
     private func decodeVerdict(_ object: ObjectReader?) -> VerdictRules {

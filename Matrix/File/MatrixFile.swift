@@ -111,6 +111,8 @@ public struct Chain: Sendable, Equatable {
     public var buildTimeoutSeconds: Int
     /// Guest memory for the emulator.
     public var memoryMiB: Int
+    /// Per-backend emulator settings and whether the cells need VMX (`emulator`).
+    public var emulator = ChainEmulator()
 
     /// One level of a chain: a component and per-level overrides of the cell's axes.
     public struct Level: Sendable, Equatable {

@@ -15,8 +15,13 @@ public struct Cell: Sendable, Hashable, Codable, Identifiable {
     public var verdict: VerdictRules
     public var bootTimeoutSeconds: Int
     public var memoryMiB: Int
-    /// True when some level is a hypervisor: the backend must offer VMX.
+    /// True when some level is a hypervisor (unless the chain's `emulator.needsVMX` says
+    /// otherwise): the backend must offer VMX, or the cell is SKIPped before it boots.
     public var needsVMX: Bool
+    /// The chain's emulator settings for this cell's backend; nil = the backend's defaults.
+    /// Part of the cell's record, not of its id: changing a CPU model is a change of the
+    /// same cell's configuration, as changing its build options is.
+    public var emulator: EmulatorSettings?
 
     /// `xmhf64 O3/i386 → lhv O3/i386`.
     public var levelSummary: String {

@@ -185,7 +185,8 @@ extension MatrixFile {
             Cell(
                 id: Cell.id(for: values), values: values, chain: chain.name, opt: opt, bits: bits, smp: smp, backend: backend, levels: levels,
                 verdict: chain.verdict, bootTimeoutSeconds: chain.bootTimeoutSeconds, memoryMiB: chain.memoryMiB,
-                needsVMX: levels.contains { $0.kind == Component.Kind.hypervisor.rawValue }))
+                needsVMX: chain.emulator.needsVMX ?? levels.contains { $0.kind == Component.Kind.hypervisor.rawValue },
+                emulator: chain.emulator.settings(for: backend)))
     }
 
     /// Relative local paths are relative to the matrix file's folder.

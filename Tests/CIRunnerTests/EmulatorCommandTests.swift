@@ -20,7 +20,7 @@ struct EmulatorCommandTests {
         #expect(invocation.process.executable == "qemu-system-x86_64")
         #expect(arguments.contains("-nodefaults") && arguments.contains("-no-reboot"))
         #expect(value(after: "-display") == "none" && value(after: "-monitor") == "none")
-        #expect(value(after: "-accel") == "tcg" && value(after: "-cpu") == "qemu64")
+        #expect(value(after: "-accel") == "tcg" && value(after: "-cpu") == "Westmere")
         #expect(value(after: "-smp") == "2" && value(after: "-m") == "1024")
         #expect(value(after: "-serial") == "file:\(folder)/serial.txt")
         #expect(value(after: "-device") == "isa-debug-exit,iobase=0xf4,iosize=0x04")

@@ -12,6 +12,13 @@ public struct BochsEmulator: Emulator {
 
     /// Has the MSRs a real hypervisor reads (sandy_bridge and core2_penryn do not).
     public static let defaultCPUModel = "corei7_skylake_x"
+    /// Bochs 2.7 models whose CPUID has no VMX: AMD's (SVM instead), the Pentiums and P4s,
+    /// and the Atom N270. `bx_generic` is left out: its features come from `cpuid:` lines.
+    public static let modelsWithoutVMX: Set<String> = [
+        "pentium", "pentium_mmx", "amd_k6_2_chomper", "p2_klamath", "p3_katmai", "p4_willamette", "atom_n270",
+        "p4_prescott_celeron_336", "athlon64_clawhammer", "athlon64_venice", "turion64_tyler", "phenom_8650_toliman",
+        "zambezi", "trinity_apu", "ryzen",
+    ]
     /// ata0-master, ata0-slave, ata1-master, ata1-slave.
     static let channels = ["ata0-master", "ata0-slave", "ata1-master", "ata1-slave"]
 

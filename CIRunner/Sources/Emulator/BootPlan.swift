@@ -29,18 +29,30 @@ public struct BootPlan: Sendable, Hashable {
     /// CPU model; nil picks the backend's default (``QemuEmulator/defaultCPU(for:)``,
     /// ``BochsEmulator/defaultCPUModel``).
     public var cpuModel: String?
+    /// qemu's machine type; nil picks `pc`. Bochs ignores it.
+    public var machine: String?
     /// Extra qemu arguments, or extra bochsrc lines, appended as given.
     public var extraArguments: [String]
 
     public init(
         backend: Backend, disks: [BootDisk], smp: Int = 1, memoryMiB: Int = 1024, cpuModel: String? = nil,
-        extraArguments: [String] = []
+        machine: String? = nil, extraArguments: [String] = []
     ) {
         self.backend = backend
         self.disks = disks
         self.smp = smp
         self.memoryMiB = memoryMiB
         self.cpuModel = cpuModel
+        self.machine = machine
         self.extraArguments = extraArguments
+    }
+
+    /// The plan for `cell` on `disks`: its backend, CPUs, memory and the matrix's emulator
+    /// settings. The one way from a cell to an emulator configuration, for the run and
+    /// for its reproducer alike.
+    public init(cell: Cell, disks: [BootDisk]) {
+        self.init(
+            backend: cell.backend, disks: disks, smp: cell.smp, memoryMiB: cell.memoryMiB, cpuModel: cell.emulator?.cpu,
+            machine: cell.emulator?.machine, extraArguments: cell.emulator?.extra ?? [])
     }
 }

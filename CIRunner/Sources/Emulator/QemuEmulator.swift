@@ -17,11 +17,19 @@ public struct QemuEmulator: Emulator {
         self.binary = binary
     }
 
-    /// `Haswell,vmx=yes` under KVM (nested VMX on a lab host), `qemu64` under TCG (which
-    /// has no VMX anyway).
+    /// `Haswell,vmx=yes` under KVM (nested VMX on a lab host). Under TCG, which has no
+    /// VMX at all, an Intel model all the same: `qemu64` and `max` say AuthenticAMD, and
+    /// an Intel-only hypervisor then takes its SVM path and halts on a line about nested
+    /// paging instead of saying it lacks VT. Westmere is the newest Intel model qemu 7.2's
+    /// TCG runs without "TCG doesn't support requested feature" warnings (SandyBridge and
+    /// later ask for x2apic and tsc-deadline; Nehalem, Penryn, Conroe, core2duo are clean
+    /// too). A matrix picks another with `emulator.qemu-tcg.cpu`.
     public static func defaultCPU(for backend: Backend) -> String {
-        backend == .qemuKVM ? "Haswell,vmx=yes" : "qemu64"
+        backend == .qemuKVM ? "Haswell,vmx=yes" : "Westmere"
     }
+
+    /// The PC machine type qemu boots unless a matrix says otherwise.
+    public static let defaultMachine = "pc"
 
     /// IDE offers four positions (primary/secondary × master/slave).
     public static let maxDisks = 4
@@ -36,7 +44,7 @@ public struct QemuEmulator: Emulator {
         }
         var arguments = [
             "-nodefaults", "-no-reboot", "-display", "none", "-monitor", "none",
-            "-machine", "pc", "-accel", backend == .qemuKVM ? "kvm" : "tcg",
+            "-machine", plan.machine ?? Self.defaultMachine, "-accel", backend == .qemuKVM ? "kvm" : "tcg",
             "-cpu", plan.cpuModel ?? Self.defaultCPU(for: backend),
             "-smp", String(plan.smp), "-m", String(plan.memoryMiB),
             "-serial", "file:\(serial)",

@@ -32,6 +32,8 @@ public struct CellResult: Sendable, Codable, Equatable {
     public var attempts: Int
     /// Files kept for it, relative to the run folder.
     public var artifacts: [String: String]
+    /// The matrix's emulator settings it booted with (nil: the backend's defaults).
+    public var emulator: EmulatorSettings?
 
     public init(
         cell: Cell, outcome: Outcome, rule: String, reason: String, line: Int? = nil, secondsToVerdict: Double? = nil,
@@ -53,6 +55,7 @@ public struct CellResult: Sendable, Codable, Equatable {
         buildKeys = cell.levels.compactMap { $0.build?.key }
         self.attempts = attempts
         self.artifacts = artifacts
+        emulator = cell.emulator
     }
 }
 

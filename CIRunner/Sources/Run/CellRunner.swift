@@ -62,6 +62,9 @@ struct CellRunner: Sendable {
         guard availability.available else {
             return CellResult(cell: cell, outcome: .infra, rule: "backend", reason: "\(cell.backend.rawValue) cannot run here: \(availability.reason)", commits: evidence.commits)
         }
+        if let reason = host.vmxSkipReason(for: cell) {
+            return CellResult(cell: cell, outcome: .skip, rule: "no-vmx", reason: reason, secondsToVerdict: 0, commits: evidence.commits)
+        }
 
         // 2. One GRUB disk per built level, images as they are.
         let bootDisks: [BootDisk]
@@ -72,8 +75,8 @@ struct CellRunner: Sendable {
         }
 
         // 3. Boot: INFRA retried; FAIL/TIMEOUT re-run when asked (then PASS = FLAKY).
-        let vmx = host.vmxSupport(for: cell.backend)
-        let plan = BootPlan(backend: cell.backend, disks: bootDisks, smp: cell.smp, memoryMiB: cell.memoryMiB)
+        let vmx = host.vmxSupport(for: cell.backend, cpuModel: cell.emulator?.cpu)
+        let plan = BootPlan(cell: cell, disks: bootDisks)
         var attempt = 0
         var infraLeft = options.infraRetries
         var rerunsLeft = options.rerunFailed
@@ -90,13 +93,8 @@ struct CellRunner: Sendable {
                 hostHasVMX: !cell.needsVMX || vmx.supported, vmxReason: vmx.reason)
             let boot = await slots.withSlot(priority: expected[cell.id] ?? .infinity) { await BootRunner.run(request) }
             bootSeconds += boot.timeToDecision.seconds + boot.stopDuration.seconds
-            var verdict = boot.verdict
-            // A guest that needs VMX where there is none and never says so: that is the
-            // host's limit, not the hypervisor's failure.
-            if verdict.outcome == .timeout, cell.needsVMX, !vmx.supported {
-                verdict.outcome = .skip
-                verdict.reason = "\(cell.backend.rawValue) offers no VMX (\(vmx.reason)); the guest timed out without saying so"
-            }
+            // (A cell that needs VMX where there is none never gets here: vmxSkipReason.)
+            let verdict = boot.verdict
             evidence.recordBoot(boot, verdict: verdict)
             switch verdict.outcome {
             case .infra where infraLeft > 0:

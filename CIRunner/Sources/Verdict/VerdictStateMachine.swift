@@ -63,20 +63,21 @@ public struct VerdictStateMachine {
         let text = Self.clean(rawText)
         linesSeen += 1
         remember(text)
-        if let marker = failMarkers.first(where: { $0.matches(text) }) {
-            return decide(.fail, rule: "fail:\(marker.name)", reason: "fail marker \(marker.name) on line \(number)", number: number, text: text, at: at)
-        }
+        // Unsupported before fail: "no SVM extensions. HALT!" is about the host.
         if let marker = unsupportedMarkers.first(where: { $0.matches(text) }) {
             if hostHasVMX {
                 return decide(
                     .fail, rule: "unsupported:\(marker.name)",
-                    reason: "the guest says the CPU lacks VMX, but this backend offers it (\(vmxReason))", number: number,
+                    reason: "the guest says the CPU lacks what it needs (\(marker.name)), but this backend offers VMX (\(vmxReason))", number: number,
                     text: text, at: at)
             }
             return decide(
                 .skip, rule: "unsupported:\(marker.name)",
                 reason: "this backend cannot give the guest VMX: \(vmxReason.isEmpty ? "host probe said no" : vmxReason)",
                 number: number, text: text, at: at)
+        }
+        if let marker = failMarkers.first(where: { $0.matches(text) }) {
+            return decide(.fail, rule: "fail:\(marker.name)", reason: "fail marker \(marker.name) on line \(number)", number: number, text: text, at: at)
         }
         guard !passRules.isEmpty else { return .none }
         var completed: String?
