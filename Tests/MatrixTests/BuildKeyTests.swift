@@ -18,10 +18,10 @@ struct BuildKeyTests {
         #expect(keysByGroup.values.allSatisfy { $0.count == 1 })
         #expect(Set(keysByGroup.values.flatMap { $0 }).count == plan.builds.count)
         // O0/O3 × i386/amd64 with the default options: 4 keys for xmhf64, however many chains,
-        // smp values and backends multiply the cells; the seed's L1 options add 2 (O0/O3 i386).
+        // smp values and backends multiply the cells; the seed's L1 and L2 options add 2 each (O0/O3 i386).
         let xmhf = plan.builds.filter { $0.spec.component == "xmhf64" }
-        #expect(xmhf.filter { $0.spec.variables["options"] == "--enable-nested-virtualization" }.count == 4)
-        #expect(xmhf.count == 6)
+        #expect(xmhf.filter { $0.spec.variables["options"] == "--enable-nested-virtualization --enable-skip-runtime-bss --enable-skip-bootloader-hash" }.count == 4)
+        #expect(xmhf.count == 8)
         #expect(plan.cells.count > 4 * 4)
     }
 

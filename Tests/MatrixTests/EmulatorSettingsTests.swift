@@ -102,3 +102,28 @@ struct EmulatorSettingsTests {
         #expect(MatrixFixtures.issues(Self.matrix(nested: emulator)).isEmpty)
     }
 }
+
+/// Issue 11 §9: the XMHF64 example configures XMHF64 and LHV as XMHF64's own build script
+/// does, and says why where a user looks (the descriptions).
+@Suite("The XMHF64 example")
+struct XMHFExampleTests {
+    @Test("configure options follow XMHF64's build script; Bochs cells get LHV_OPT 0xdfc")
+    func configureOptions() throws {
+        let matrix = try MatrixFile.load(path: MatrixFixtures.xmhfExample)
+        let plan = try matrix.plan()
+        let xmhf = try #require(matrix.components["xmhf64"]?.build?.command)
+        let lhv = try #require(matrix.components["lhv"]?.build?.command)
+        for option in ["--with-approot=hypapps/trustvisor", "--disable-drt --disable-dmap", "--enable-debug-qemu"] { #expect(xmhf.contains(option)) }
+        for option in ["--with-approot=hypapps/helloworld", "--with-sl-base=0x8000000", "--disable-drt --disable-dmap"] { #expect(lhv.contains(option)) }
+        #expect(matrix.components["xmhf64"]?.options.contains("--enable-skip-runtime-bss --enable-skip-bootloader-hash") == true, "the fast build")
+        let everything = try String(contentsOfFile: MatrixFixtures.xmhfExample, encoding: .utf8)
+        #expect(!everything.contains("hypapps-x86"), "no such app root on any branch")
+        #expect(!plan.cells.contains { $0.levels.contains { $0.build?.variables["options"]?.contains("--disable-init-smp") == true } }, "the option is --enable-skip-init-smp")
+        for cell in plan.cells where cell.backend == .bochs {
+            for level in cell.levels where level.component == "lhv" { #expect(level.build?.variables["options"] == "--with-lhv-opt=0xdfc") }
+        }
+        for fact in ["autoreconf", "spurious IRQ 7", "nested vmentry", "0x179", "--enable-skip-init-smp"] {
+            #expect(everything.contains(fact), "the descriptions mention \(fact)")
+        }
+    }
+}
