@@ -26,53 +26,9 @@ enum ServeCommand {
         let store = CommonOptions.storePath(arguments)
         let logger = Logger.standardError(minimumLevel: arguments.flag("verbose") ? .debug : .info)
         let dashboard = config.dashboard ?? "\(store)/dashboard"
-        let publisher = ThrottledPublisher(store: store, folder: dashboard, logger: logger.with("component", "dashboard"))
-        let loop = ServiceLoop(config: config, storePath: store, logger: logger, onChange: { await publisher.publishSoon() })
+        let loop = ServiceLoop(config: config, storePath: store, logger: logger, dashboard: dashboard)
         SignalTrap.installGraceful { _ in Task { await loop.stop() } }
         try await loop.run()
-        await publisher.publishNow()
         return .success
     }
 }
-
-/// Publishes the dashboard at most once per `interval`, and once more after the last request.
-actor ThrottledPublisher {
-    let storePath: String
-    let folder: String
-    let logger: Logger
-    let interval: Duration
-    private var last: ContinuousClock.Instant?
-    private var pending = false
-    /// One connection for the service's lifetime, opened on first use.
-    private var store: ArtifactStore?
-
-    init(store: String, folder: String, logger: Logger, interval: Duration = .seconds(2)) {
-        self.storePath = store
-        self.folder = folder
-        self.logger = logger
-        self.interval = interval
-    }
-
-    func publishSoon() async {
-        let clock = ContinuousClock()
-        if let last, clock.now - last < interval {
-            guard !pending else { return }
-            pending = true
-            try? await Task.sleep(until: last + interval)
-            pending = false
-        }
-        await publishNow()
-    }
-
-    func publishNow() async {
-        last = ContinuousClock.now
-        do {
-            let store = try self.store ?? ArtifactStore(root: storePath)
-            self.store = store
-            try await DashboardPublisher(store: store, folder: folder, logger: logger).publish()
-        } catch {
-            logger.warning("dashboard not updated: \(error)")
-        }
-    }
-}
-

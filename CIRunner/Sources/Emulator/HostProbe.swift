@@ -6,9 +6,10 @@ import Matrix
     import Glibc
 #endif
 
-/// Looks at the host once per process: emulator binaries and versions, /dev/kvm, VMX in
-/// the CPU flags, nested KVM. Everything it runs is quick (`--version`), so the result
-/// is cached and shared.
+/// Looks at the host: emulator binaries and versions, /dev/kvm, VMX in the CPU flags,
+/// nested KVM. Everything it runs is quick (`--version`), so each run probes afresh: the
+/// service lives for weeks, and an emulator upgraded or removed in between must show in
+/// the next run's fingerprint and availability, not the one from the service's start.
 public enum HostProbe {
     /// Paths the probe reads; tests point them elsewhere.
     public struct Sources: Sendable {
@@ -25,20 +26,12 @@ public enum HostProbe {
         public init() {}
     }
 
-    private static let cache = Mutex<Task<HostFingerprint, Never>?>(nil)
-
-    /// The host's fingerprint, probed on first use and then shared.
+    /// The host's fingerprint as it is now (probed on every call; a run calls it once).
     public static func fingerprint() async -> HostFingerprint {
-        let task = cache.withLock { cached in
-            if let cached { return cached }
-            let task = Task { await probe(Sources()) }
-            cached = task
-            return task
-        }
-        return await task.value
+        await probe(Sources())
     }
 
-    /// Probes now, without the cache.
+    /// Probes now, reading `sources`.
     public static func probe(_ sources: Sources) async -> HostFingerprint {
         let cpuinfo = (try? String(contentsOfFile: sources.cpuinfo, encoding: .utf8)) ?? ""
         let flags = Set(Self.field("flags", in: cpuinfo)?.split(separator: " ").map(String.init) ?? [])
