@@ -52,7 +52,8 @@ public actor ServiceGroup {
                     }
                     if case .running = state {
                         logger.warning("service \(name) ended on its own; stopping the others", ["service": name])
-                        await shutdown()
+                        // Not awaited here: the shutdown waits for ends that this loop records.
+                        Task { await self.shutdown() }
                     }
                 }
                 return firstError

@@ -117,6 +117,7 @@ public enum EmulatorSweep {
     }
 
     public static func find(mentioning text: String) -> [Int32] {
+        // No /proc (not Linux): nothing can be found, and there is nothing to report.
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return entries.compactMap { entry -> Int32? in
             guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
