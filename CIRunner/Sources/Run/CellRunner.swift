@@ -129,7 +129,7 @@ struct CellRunner: Sendable {
         for (index, level) in cell.levels.enumerated() {
             if let image = level.imagePath {
                 guard FileManager.default.fileExists(atPath: image) else {
-                    throw UserError("level \(index) (\(level.component)): image \(image) does not exist (fix components.\(level.component).path)")
+                    throw RunError(.missingInput, "level \(index) (\(level.component)): image \(image) does not exist (fix components.\(level.component).path)")
                 }
                 result.append(BootDisk(path: image, format: image.hasSuffix(".qcow2") ? .qcow2 : .raw))
                 continue
@@ -138,7 +138,7 @@ struct CellRunner: Sendable {
             var files: [String: String] = [:]
             func file(_ output: String) throws -> String {
                 guard let url = record.outputURL(output) else {
-                    throw UserError("level \(index) (\(level.component)): build has no output \"\(output)\"")
+                    throw RunError(.missingInput, "level \(index) (\(level.component)): build has no output \"\(output)\"")
                 }
                 let name = url.lastPathComponent
                 files[name] = url.path
