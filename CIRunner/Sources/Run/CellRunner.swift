@@ -16,6 +16,8 @@ struct CellRunner: Sendable {
     let store: ArtifactStore
     let stopFlag: Mutex<Bool>
     let onEvent: @Sendable (RunEvent) -> Void
+    /// Backends whose host canary failed, and why: their cells are INFRA, never booted.
+    var canaryFailures: [Backend: String] = [:]
 
     /// Runs the cell, writes its files, then indexes it in the store (rows only after files).
     func run(_ cell: Cell) async throws -> CellResult {
@@ -32,6 +34,9 @@ struct CellRunner: Sendable {
     }
 
     private func outcome(_ cell: Cell, evidence: inout CellEvidence) async throws -> CellResult {
+        if let failure = canaryFailures[cell.backend] {
+            return CellResult(cell: cell, outcome: .infra, rule: "host-canary", reason: "host canary failed: \(failure)")
+        }
         // 1. Builds, each key once for the whole run (the Builder's single flight).
         var records: [BuildRecord?] = []
         for (index, level) in cell.levels.enumerated() {

@@ -43,7 +43,7 @@ public actor ServiceLoop {
         let dashboard = dashboardFolder.map { DashboardService(store: storePath, folder: $0, logger: log("dashboard")) }
         let retention = RetentionService(store: store, policy: config.retention, logger: log("retention"), tick: tick, now: now)
         let notifications = NotificationService(webhook: config.webhook, logger: log("notifications"))
-        let options = RunOptions(store: storePath, slots: config.slots, canary: true)
+        let options = RunOptions(store: storePath, slots: config.slots, canary: HostCanary())
         let queue = QueueService(
             store: store, options: options, logger: logger, tick: tick, dashboard: dashboard, retention: retention,
             notifications: notifications, hooks: hooks, now: now)
