@@ -163,3 +163,23 @@ struct ServiceGroupTests {
         #expect(published == [true, false, false, true, false, false, true])
     }
 }
+
+@Suite("Notification service")
+struct NotificationServiceTests {
+    @Test("a stop still delivers what was posted: the night's last run is not lost")
+    func deliversOnStop() async throws {
+        let server = try TinyHTTPServer(statuses: [200])
+        defer { server.close() }
+        let service = NotificationService(
+            webhook: ServiceConfig.Webhook(url: server.url, timeoutSeconds: 5, retries: 1), logger: .discarding, tick: .seconds(3600))
+        let running = Task { await service.run() }
+        try await Task.sleep(for: .milliseconds(100))  // the service is in its (long) sleep
+        let run = DashboardRun(
+            RunResults(runID: "r1", matrix: "m", started: Date(), finished: Date(), cells: []), trigger: "test", commits: [:], findings: [])
+        service.post(RunNotification(run: run))
+        running.cancel()
+        await running.value
+        #expect(server.requests.count == 1)
+        #expect(server.requests.first.map { String(decoding: $0.body, as: UTF8.self).contains("\"run\":\"r1\"") } == true)
+    }
+}

@@ -9,7 +9,8 @@ enum ServeCommand {
         discussion: """
             Runs the matrices of the config on their schedules (an unchanged revision set is not run again),
             polls watched branches with git ls-remote (a moved branch starts a run once it has been still for
-            debounceSeconds), and runs what `nestci trigger` queued. One run at a time. Restarted after a crash
+            debounceSeconds), and runs what `nestci trigger` queued. One run at a time; before each, a known-good
+            kernel boots on every backend it uses (host canary): a backend that fails makes its cells INFRA. Restarted after a crash
             it resumes the interrupted run, keeping its finished cells. SIGTERM/SIGINT: stops taking work, tears
             down emulators and builds, records the run as interrupted, exits within 10 s.
             See deploy/service.json.example, deploy/nestci.service, deploy/nginx.conf.
