@@ -33,6 +33,8 @@ public enum HostProbe {
 
     /// Probes now, reading `sources`.
     public static func probe(_ sources: Sources) async -> HostFingerprint {
+        // A probe reports what it finds: an unreadable file means "not there", and the
+        // backends' reasons below say what that costs (no vmx flag, no nested KVM, ...).
         let cpuinfo = (try? String(contentsOfFile: sources.cpuinfo, encoding: .utf8)) ?? ""
         let flags = Set(Self.field("flags", in: cpuinfo)?.split(separator: " ").map(String.init) ?? [])
         let kvmPresent = FileManager.default.fileExists(atPath: sources.kvmDevice)
@@ -78,6 +80,7 @@ public enum HostProbe {
             canRunVMX: kvmAvailable && flags.contains("vmx") && nestedOn, vmxReason: kvmVMXReason)
 
         var missing = [sources.bochsBIOS, sources.vgaBIOS].filter { !FileManager.default.fileExists(atPath: $0) }
+        // No plugin folder: the same as no SDL2 plugin, reported below.
         let plugins = (try? FileManager.default.contentsOfDirectory(atPath: sources.bochsPluginDirectory)) ?? []
         if !plugins.contains(where: { $0.hasPrefix("libbx_sdl2") }) { missing.append("the SDL2 plugin in \(sources.bochsPluginDirectory)") }
         let bochsAvailable = bochsVersion != nil && missing.isEmpty
@@ -137,6 +140,7 @@ public enum HostProbe {
 
     /// Output of a short command, nil when it cannot run.
     private static func output(_ tool: String, _ arguments: [String]) async -> String? {
+        // A tool that cannot start is simply absent; the backend's reason names it.
         guard let result = try? await SupervisedProcess.run(ProcessSpec(tool, arguments, timeout: .seconds(20), outputLimit: 256 << 10)) else {
             return nil
         }
