@@ -179,11 +179,11 @@ struct ArtifactStoreTests {
     @Test("ids that could leave the store are refused before anything is written")
     func unsafeIDs() async throws {
         let fixture = try StoreFixture()
-        await #expect(throws: UserError.self) {
+        await #expect(throws: StoreError.self) {
             try await fixture.store.beginRun(id: "../escape", matrix: "m", matrixPath: "m", trigger: "t", hostJSON: "{}", cellIDs: [])
         }
         #expect(!FileManager.default.fileExists(atPath: fixture.directory.url.path + "/escape"))
-        await #expect(throws: UserError.self) {
+        await #expect(throws: StoreError.self) {
             try await fixture.store.recordCell(runID: "nope", result: SyntheticCell.result(values: ["opt": "O0"], outcome: .pass))
         }
     }
@@ -257,8 +257,9 @@ struct ArtifactStoreTests {
         "store references refuse to leave the store",
         arguments: ["..", "../x", "run/..", "/etc/passwd", "run/cell/extra", "run/.hidden", "run/cell#0", "run/cell#x", "a b"])
     func badReferences(text: String) {
-        let error = #expect(throws: UserError.self) { try StoreReference.parse(text) }
-        #expect(error?.status == .usage)
+        let error = #expect(throws: StoreError.self) { try StoreReference.parse(text) }
+        #expect(error?.code == .badReference)
+        #expect(NestCI.exitStatus(for: error!) == .usage, "the CLI maps a bad reference to a usage error")
     }
 
     @Test("store references: RUN, RUN/CELL, RUN/CELL#n")

@@ -97,7 +97,7 @@ extension RealBootSuite {
             "-O3 builds with the GCC 12 workaround recorded; without workarounds the build fails with GCC bug 104657's error",
             .enabled(if: RealBootTools.canBuildDisks, RealBootTools.qemuReason))
         func gccWorkaround() async throws {
-            let toolchain = try await ToolchainProbe.shared.toolchain(for: "gcc")
+            let toolchain = try await ToolchainProbe().toolchain(for: "gcc")
             try #require(toolchain.family == "gcc" && toolchain.major >= 12, "the workaround applies to GCC >= 12; this is \(toolchain)")
             let cell = RealBootDemoCell(revision: "good", opt: .O3, bits: .amd64)
             let record = try await RealBootDemo.shared.build(cell)

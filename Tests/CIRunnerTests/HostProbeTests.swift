@@ -30,7 +30,7 @@ struct HostProbeTests {
         #expect(try JSONDecoder().decode(HostFingerprint.self, from: data) == fingerprint)
         #expect(String(decoding: data, as: UTF8.self).contains("\"qemu-tcg\""), "backends encode as a JSON object keyed by name")
         let again = await HostProbe.fingerprint()
-        #expect(again == fingerprint, "probed once per process")
+        #expect(again == fingerprint, "probed again: the same host gives the same fingerprint")
     }
 
     @Test("missing pieces make a backend unavailable with a reason, and VMX follows")

@@ -15,7 +15,7 @@ public struct FixtureMatrix: Sendable {
 
     public static func make() async throws -> FixtureMatrix {
         guard FileManager.default.fileExists(atPath: "\(kernels)/Makefile") else {
-            throw UserError("the fixture kernels are not at \(kernels): run this from a nestci source checkout")
+            throw RunError(.missingInput, "the fixture kernels are not at \(kernels): run this from a nestci source checkout")
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-fixtures-\(UUID().uuidString.prefix(8))").path
         let repository = "\(folder)/kernels"
@@ -25,7 +25,7 @@ public struct FixtureMatrix: Sendable {
         }
         let git = "git -c user.name=nestci -c user.email=nestci@invalid -c commit.gpgsign=false"
         let setup = try await SupervisedProcess.run(.shell("\(git) init -q -b main && \(git) add -A && \(git) commit -q -m fixtures", workingDirectory: repository, timeout: .seconds(30)))
-        guard setup.succeeded else { throw UserError("git setup of the fixture repository failed: \(setup.output)") }
+        guard setup.succeeded else { throw RunError(.setup, "git setup of the fixture repository failed: \(setup.output)") }
         try matrixText.write(toFile: "\(folder)/matrix.json", atomically: true, encoding: .utf8)
         return FixtureMatrix(folder: folder)
     }

@@ -49,18 +49,12 @@ public enum NestCI {
     public static func main(_ arguments: [String], console: Console = .standard()) async -> Int32 {
         do {
             return try await dispatch(arguments, console: console).rawValue
-        } catch let error as UsageError {
-            console.error("nestci: \(error)")
-            return ExitStatus.usage.rawValue
         } catch let error as MatrixError {
             console.error(error.description)
             return ExitStatus.dataError.rawValue
-        } catch let error as UserError {
-            console.error("nestci: \(error.message)")
-            return error.status.rawValue
         } catch {
-            console.error("nestci: \(error)")
-            return ExitStatus.failure.rawValue
+            console.error("nestci: \(message(for: error))")
+            return exitStatus(for: error).rawValue
         }
     }
 

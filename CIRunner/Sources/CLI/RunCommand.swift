@@ -20,6 +20,7 @@ enum RunCommand {
             .init("retries", value: "N", help: "re-runs of a cell whose harness failed (INFRA) (default 2)"),
             .init("rerun-failed", value: "N", help: "re-run FAIL/TIMEOUT cells up to N times; a later PASS is FLAKY"),
             .init("fail-fast", help: "boot nothing new after the first failure"),
+            .init("canary", help: "first boot a known-good kernel on each backend; a backend that fails makes its cells INFRA (nestci serve always does)"),
             .init("cell", value: "ID", repeatable: true, help: "only this cell (from `nestci plan`); repeatable"),
             .init("junit", value: "FILE", help: "also write JUnit XML"),
             .init("trigger", value: "TEXT", help: "why this run happened (kept with the run)"),
@@ -48,6 +49,8 @@ enum RunCommand {
         if let retries = try arguments.int("retries", in: 0...10, command: spec) { options.infraRetries = retries }
         if let reruns = try arguments.int("rerun-failed", in: 0...10, command: spec) { options.rerunFailed = reruns }
         options.failFast = arguments.flag("fail-fast")
+        // Off by default here: a developer's run should start booting at once.
+        if arguments.flag("canary") { options.canary = HostCanary() }
         options.trigger = arguments.value("trigger") ?? "manual"
         let progress = RunProgress(console: console)
         SignalTrap.install()

@@ -9,7 +9,8 @@ enum ServeCommand {
         discussion: """
             Runs the matrices of the config on their schedules (an unchanged revision set is not run again),
             polls watched branches with git ls-remote (a moved branch starts a run once it has been still for
-            debounceSeconds), and runs what `nestci trigger` queued. One run at a time. Restarted after a crash
+            debounceSeconds), and runs what `nestci trigger` queued. One run at a time; before each, a known-good
+            kernel boots on every backend it uses (host canary): a backend that fails makes its cells INFRA. Restarted after a crash
             it resumes the interrupted run, keeping its finished cells. SIGTERM/SIGINT: stops taking work, tears
             down emulators and builds, records the run as interrupted, exits within 10 s.
             See deploy/service.json.example, deploy/nestci.service, deploy/nginx.conf.
@@ -26,53 +27,9 @@ enum ServeCommand {
         let store = CommonOptions.storePath(arguments)
         let logger = Logger.standardError(minimumLevel: arguments.flag("verbose") ? .debug : .info)
         let dashboard = config.dashboard ?? "\(store)/dashboard"
-        let publisher = ThrottledPublisher(store: store, folder: dashboard, logger: logger.with("component", "dashboard"))
-        let loop = ServiceLoop(config: config, storePath: store, logger: logger, onChange: { await publisher.publishSoon() })
+        let loop = ServiceLoop(config: config, storePath: store, logger: logger, dashboard: dashboard)
         SignalTrap.installGraceful { _ in Task { await loop.stop() } }
         try await loop.run()
-        await publisher.publishNow()
         return .success
     }
 }
-
-/// Publishes the dashboard at most once per `interval`, and once more after the last request.
-actor ThrottledPublisher {
-    let storePath: String
-    let folder: String
-    let logger: Logger
-    let interval: Duration
-    private var last: ContinuousClock.Instant?
-    private var pending = false
-    /// One connection for the service's lifetime, opened on first use.
-    private var store: ArtifactStore?
-
-    init(store: String, folder: String, logger: Logger, interval: Duration = .seconds(2)) {
-        self.storePath = store
-        self.folder = folder
-        self.logger = logger
-        self.interval = interval
-    }
-
-    func publishSoon() async {
-        let clock = ContinuousClock()
-        if let last, clock.now - last < interval {
-            guard !pending else { return }
-            pending = true
-            try? await Task.sleep(until: last + interval)
-            pending = false
-        }
-        await publishNow()
-    }
-
-    func publishNow() async {
-        last = ContinuousClock.now
-        do {
-            let store = try self.store ?? ArtifactStore(root: storePath)
-            self.store = store
-            try await DashboardPublisher(store: store, folder: folder, logger: logger).publish()
-        } catch {
-            logger.warning("dashboard not updated: \(error)")
-        }
-    }
-}
-

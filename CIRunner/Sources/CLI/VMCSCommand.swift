@@ -111,8 +111,8 @@ enum VMCSCommand {
         let reference: StoreReference
         do {
             reference = try StoreReference.parse(text)
-        } catch let error as UserError {
-            throw UserError("\(text): no such file, and not a store reference either: \(error.message)", status: error.status)
+        } catch let error as StoreError {
+            throw UserError("\(text): no such file, and not a store reference either: \(error.message)", status: NestCI.exitStatus(for: error))
         }
         guard let cellID = reference.cellID else {
             throw UserError("\(text): no such file; as a store reference it names a run, and VMCS dumps belong to a cell: use RUN/CELL (`nestci show \(reference.runID)` lists them)", status: .usage)

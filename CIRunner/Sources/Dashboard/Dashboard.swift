@@ -133,12 +133,12 @@ public struct Dashboard: Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let temporary = "\(folder)/.\((target as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw UserError("cannot write \(temporary) (is the disk full, or the dashboard folder read-only?)")
+            throw DashboardError(.io, "cannot write \(temporary) (is the disk full, or the dashboard folder read-only?)")
         }
         guard rename(temporary, target) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(atPath: temporary)
-            throw UserError("cannot move \(temporary) to \(target): \(reason) (check the dashboard folder's permissions)")
+            throw DashboardError(.io, "cannot move \(temporary) to \(target): \(reason) (check the dashboard folder's permissions)")
         }
     }
 

@@ -6,9 +6,10 @@ import Matrix
     import Glibc
 #endif
 
-/// Looks at the host once per process: emulator binaries and versions, /dev/kvm, VMX in
-/// the CPU flags, nested KVM. Everything it runs is quick (`--version`), so the result
-/// is cached and shared.
+/// Looks at the host: emulator binaries and versions, /dev/kvm, VMX in the CPU flags,
+/// nested KVM. Everything it runs is quick (`--version`), so each run probes afresh: the
+/// service lives for weeks, and an emulator upgraded or removed in between must show in
+/// the next run's fingerprint and availability, not the one from the service's start.
 public enum HostProbe {
     /// Paths the probe reads; tests point them elsewhere.
     public struct Sources: Sendable {
@@ -25,21 +26,15 @@ public enum HostProbe {
         public init() {}
     }
 
-    private static let cache = Mutex<Task<HostFingerprint, Never>?>(nil)
-
-    /// The host's fingerprint, probed on first use and then shared.
+    /// The host's fingerprint as it is now (probed on every call; a run calls it once).
     public static func fingerprint() async -> HostFingerprint {
-        let task = cache.withLock { cached in
-            if let cached { return cached }
-            let task = Task { await probe(Sources()) }
-            cached = task
-            return task
-        }
-        return await task.value
+        await probe(Sources())
     }
 
-    /// Probes now, without the cache.
+    /// Probes now, reading `sources`.
     public static func probe(_ sources: Sources) async -> HostFingerprint {
+        // A probe reports what it finds: an unreadable file means "not there", and the
+        // backends' reasons below say what that costs (no vmx flag, no nested KVM, ...).
         let cpuinfo = (try? String(contentsOfFile: sources.cpuinfo, encoding: .utf8)) ?? ""
         let flags = Set(Self.field("flags", in: cpuinfo)?.split(separator: " ").map(String.init) ?? [])
         let kvmPresent = FileManager.default.fileExists(atPath: sources.kvmDevice)
@@ -85,6 +80,7 @@ public enum HostProbe {
             canRunVMX: kvmAvailable && flags.contains("vmx") && nestedOn, vmxReason: kvmVMXReason)
 
         var missing = [sources.bochsBIOS, sources.vgaBIOS].filter { !FileManager.default.fileExists(atPath: $0) }
+        // No plugin folder: the same as no SDL2 plugin, reported below.
         let plugins = (try? FileManager.default.contentsOfDirectory(atPath: sources.bochsPluginDirectory)) ?? []
         if !plugins.contains(where: { $0.hasPrefix("libbx_sdl2") }) { missing.append("the SDL2 plugin in \(sources.bochsPluginDirectory)") }
         let bochsAvailable = bochsVersion != nil && missing.isEmpty
@@ -144,6 +140,7 @@ public enum HostProbe {
 
     /// Output of a short command, nil when it cannot run.
     private static func output(_ tool: String, _ arguments: [String]) async -> String? {
+        // A tool that cannot start is simply absent; the backend's reason names it.
         guard let result = try? await SupervisedProcess.run(ProcessSpec(tool, arguments, timeout: .seconds(20), outputLimit: 256 << 10)) else {
             return nil
         }

@@ -8,7 +8,7 @@ public enum AtomicFile {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
-            throw UserError("cannot write \(temporary.path) (is the disk full, or the folder read-only?)")
+            throw RunError(.io, "cannot write \(temporary.path) (is the disk full, or the folder read-only?)")
         }
         let descriptor = open(temporary.path, O_RDONLY)
         if descriptor >= 0 {
@@ -18,7 +18,7 @@ public enum AtomicFile {
         guard rename(temporary.path, path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
-            throw UserError("cannot move \(temporary.path) to \(path): \(reason)")
+            throw RunError(.io, "cannot move \(temporary.path) to \(path): \(reason)")
         }
     }
 

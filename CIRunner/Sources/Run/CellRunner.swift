@@ -16,6 +16,8 @@ struct CellRunner: Sendable {
     let store: ArtifactStore
     let stopFlag: Mutex<Bool>
     let onEvent: @Sendable (RunEvent) -> Void
+    /// Backends whose host canary failed, and why: their cells are INFRA, never booted.
+    var canaryFailures: [Backend: String] = [:]
 
     /// Runs the cell, writes its files, then indexes it in the store (rows only after files).
     func run(_ cell: Cell) async throws -> CellResult {
@@ -32,6 +34,9 @@ struct CellRunner: Sendable {
     }
 
     private func outcome(_ cell: Cell, evidence: inout CellEvidence) async throws -> CellResult {
+        if let failure = canaryFailures[cell.backend] {
+            return CellResult(cell: cell, outcome: .infra, rule: "host-canary", reason: "host canary failed: \(failure)")
+        }
         // 1. Builds, each key once for the whole run (the Builder's single flight).
         var records: [BuildRecord?] = []
         for (index, level) in cell.levels.enumerated() {
@@ -127,7 +132,7 @@ struct CellRunner: Sendable {
         for (index, level) in cell.levels.enumerated() {
             if let image = level.imagePath {
                 guard FileManager.default.fileExists(atPath: image) else {
-                    throw UserError("level \(index) (\(level.component)): image \(image) does not exist (fix components.\(level.component).path)")
+                    throw RunError(.missingInput, "level \(index) (\(level.component)): image \(image) does not exist (fix components.\(level.component).path)")
                 }
                 result.append(BootDisk(path: image, format: image.hasSuffix(".qcow2") ? .qcow2 : .raw))
                 continue
@@ -136,7 +141,7 @@ struct CellRunner: Sendable {
             var files: [String: String] = [:]
             func file(_ output: String) throws -> String {
                 guard let url = record.outputURL(output) else {
-                    throw UserError("level \(index) (\(level.component)): build has no output \"\(output)\"")
+                    throw RunError(.missingInput, "level \(index) (\(level.component)): build has no output \"\(output)\"")
                 }
                 let name = url.lastPathComponent
                 files[name] = url.path

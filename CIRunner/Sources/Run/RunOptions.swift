@@ -18,10 +18,13 @@ public struct RunOptions: Sendable {
     public var builder: BuilderOptions
     /// Cap on each cell's serial log (head and tail kept).
     public var serialLogLimit: Int
+    /// Boot a known-good kernel on each backend first (nil: no check); a backend that
+    /// fails it gives its cells INFRA instead of booting them.
+    public var canary: HostCanary?
 
     public init(
         store: String, slots: Int = ProcessInfo.processInfo.activeProcessorCount, infraRetries: Int = 2, rerunFailed: Int = 0,
-        failFast: Bool = false, trigger: String = "manual", builder: BuilderOptions = BuilderOptions(), serialLogLimit: Int = 64 << 20
+        failFast: Bool = false, trigger: String = "manual", builder: BuilderOptions = BuilderOptions(), serialLogLimit: Int = 64 << 20, canary: HostCanary? = nil
     ) {
         self.store = store
         self.slots = max(1, slots)
@@ -31,6 +34,7 @@ public struct RunOptions: Sendable {
         self.trigger = trigger
         self.builder = builder
         self.serialLogLimit = serialLogLimit
+        self.canary = canary
     }
 }
 

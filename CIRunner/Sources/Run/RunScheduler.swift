@@ -43,10 +43,13 @@ public struct RunScheduler: Sendable {
         onEvent(.started(runID: runID, cells: plan.cells.count, builds: plan.builds.count))
         for result in done { onEvent(.cellFinished(result)) }
 
+        // Only backends that can run here: the others' cells are INFRA with the probe's reason.
+        let backends = Set(plan.cells.map(\.backend).filter { host.availability(of: $0).available })
+        let canaryFailures = await options.canary?.check(backends, store: options.store, folder: "\(layout.run(runID))/canary") ?? [:]
         let context = CellRunner(
             options: options, layout: layout, runID: runID, host: host, builder: builder, disks: GrubDiskBuilder(store: options.store),
             slots: Slots(options.slots), expected: try await Self.previousDurations(store, matrix: plan.matrix, before: runID), store: store,
-            stopFlag: stopFlag, onEvent: onEvent)
+            stopFlag: stopFlag, onEvent: onEvent, canaryFailures: canaryFailures)
         let results = try await withThrowingTaskGroup(of: CellResult.self) { group in
             for cell in todo {
                 group.addTask { try await context.run(cell) }

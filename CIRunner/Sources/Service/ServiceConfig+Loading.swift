@@ -110,6 +110,7 @@ extension ServiceConfig {
         let resolved = URL(fileURLWithPath: file, relativeTo: base).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: resolved) else {
             let folder = URL(fileURLWithPath: resolved).deletingLastPathComponent()
+            // Only for a did-you-mean hint: an unreadable folder just gives none.
             let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") }
             let name = URL(fileURLWithPath: resolved).lastPathComponent
             let hint = DidYouMean.suggestion(for: name, among: siblings).map { " (did you mean \"\($0)\"?)" } ?? ""

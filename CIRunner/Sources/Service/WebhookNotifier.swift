@@ -56,6 +56,7 @@ public struct WebhookNotifier: Sendable {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // The encoder's error says nothing an operator can act on; the failure is logged below.
         guard let body = try? encoder.encode(payload) else {
             logger.error("webhook payload could not be encoded as JSON")
             return WebhookDelivery(delivered: false, attempts: [.init(status: nil, error: "payload not encodable", seconds: 0)])

@@ -54,7 +54,7 @@ extension ArtifactStore {
             "\(Self.queueSelect) WHERE (run_id = ? OR CAST(id AS TEXT) = ?) AND state IN ('queued', 'running')",
             [.text(target), .text(target)])
         guard let entry = try rows.first.map(Self.queueEntry) else {
-            throw UserError("nothing queued or running matches \(target) (give a run id from `nestci runs` or a queue id from `nestci queue`)")
+            throw StoreError(.notFound, "nothing queued or running matches \(target) (give a run id from `nestci runs` or a queue id from `nestci queue`)")
         }
         if entry.state == .queued {
             try setQueueState(entry.id, .cancelled, message: "cancelled before it started")

@@ -126,7 +126,8 @@ extension ArtifactStore {
 
     private func removeArtifactFiles(runID: String) throws {
         for file in Self.artifactFiles(inRun: layout.run(runID)) where unlink(file.path) != 0 && errno != ENOENT {
-            throw UserError(
+            throw StoreError(
+                .io,
                 "cannot remove \(file.path) while pruning run \(runID): \(String(cString: strerror(errno))) "
                     + "(fix the permissions of \(root); the next prune finishes the run)")
         }

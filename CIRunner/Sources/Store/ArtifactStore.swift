@@ -37,7 +37,7 @@ public actor ArtifactStore {
         do {
             try FileManager.default.createDirectory(atPath: layout.runs, withIntermediateDirectories: true)
         } catch {
-            throw UserError("cannot create the store folder \(layout.runs): \(error.localizedDescription) (pick a writable --store DIR)")
+            throw StoreError(.io, "cannot create the store folder \(layout.runs): \(error.localizedDescription) (pick a writable --store DIR)")
         }
         let database = try Database(path: layout.database)
         try database.migrate(StoreSchema.migrations)
@@ -50,7 +50,7 @@ public actor ArtifactStore {
     public static func openExisting(root: String) throws -> ArtifactStore {
         let path = URL(fileURLWithPath: root).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: RunLayout(store: path).database) else {
-            throw UserError("no nestci store at \(path) (no nestci.db there); pass --store DIR or set NESTCI_STORE to the folder `nestci run` used")
+            throw StoreError(.notFound, "no nestci store at \(path) (no nestci.db there); pass --store DIR or set NESTCI_STORE to the folder `nestci run` used")
         }
         return try ArtifactStore(root: path)
     }
@@ -76,7 +76,7 @@ public actor ArtifactStore {
     ) throws {
         try Self.checkID(id, what: "run id")
         if try database.query("SELECT 1 FROM runs WHERE id = ?", [.text(id)]).first != nil {
-            throw UserError("run \(id) already exists in \(root); make a new id with ArtifactStore.newRunID()")
+            throw StoreError(.exists, "run \(id) already exists in \(root); make a new id with ArtifactStore.newRunID()")
         }
         let host = (try? JSONSerialization.jsonObject(with: Data(hostJSON.utf8), options: [.fragmentsAllowed])) ?? hostJSON
         let manifest: [String: Any] = [
@@ -103,7 +103,7 @@ public actor ArtifactStore {
         try Self.checkID(runID, what: "run id")
         try Self.checkID(result.cellID, what: "cell id")
         guard try database.query("SELECT 1 FROM runs WHERE id = ?", [.text(runID)]).first != nil else {
-            throw UserError("cannot record cell \(result.cellID): run \(runID) is not in \(root) (call beginRun first)")
+            throw StoreError(.notFound, "cannot record cell \(result.cellID): run \(runID) is not in \(root) (call beginRun first)")
         }
         let folder = layout.cell(runID, result.cellID)
         try AtomicFile.writeJSON(result, to: "\(folder)/\(RunLayout.resultFile)")
@@ -148,7 +148,7 @@ public actor ArtifactStore {
     @discardableResult
     public func finishRun(id: String, results: RunResults) throws -> [Finding] {
         guard let summary = try run(id) else {
-            throw UserError("cannot finish run \(id): it is not in \(root) (call beginRun first)")
+            throw StoreError(.notFound, "cannot finish run \(id): it is not in \(root) (call beginRun first)")
         }
         let recorded = Set(try database.query("SELECT cell_id FROM cells WHERE run_id = ?", [.text(id)]).map { try $0.string("cell_id") })
         for cell in results.cells where !recorded.contains(cell.cellID) {
@@ -186,7 +186,7 @@ public actor ArtifactStore {
     /// Marks a run interrupted: writes `results.json` from the cells recorded so far (so fetch
     /// and report work on it) and sets the status. Findings are left out: the run is incomplete.
     public func markInterrupted(_ id: String) throws {
-        guard let summary = try run(id) else { throw UserError("no run \(id) in \(root); `nestci runs` lists them") }
+        guard let summary = try run(id) else { throw StoreError(.notFound, "no run \(id) in \(root); `nestci runs` lists them") }
         let recorded = try cells(runID: id)
         let now = Date()
         let results = RunResults(runID: id, matrix: summary.matrix, started: summary.started, finished: now, cells: recorded)
@@ -205,7 +205,7 @@ public actor ArtifactStore {
 
     static func checkID(_ id: String, what: String) throws {
         guard StoreFiles.isSafeComponent(id) else {
-            throw UserError("\(what) \"\(id)\" cannot name a folder in the store (use letters, digits, '.', '_' and '-', not starting with '.')")
+            throw StoreError(.invalidID, "\(what) \"\(id)\" cannot name a folder in the store (use letters, digits, '.', '_' and '-', not starting with '.')")
         }
     }
 
@@ -268,7 +268,7 @@ extension ArtifactStore {
     /// Takes over an interrupted run in this process (the service resuming after a crash):
     /// it is `running` again with this process as its writer; its recorded cells stay.
     public func resumeRun(_ id: String) throws -> [CellResult] {
-        guard try run(id) != nil else { throw UserError("no run \(id) in \(root); `nestci runs` lists them") }
+        guard try run(id) != nil else { throw StoreError(.notFound, "no run \(id) in \(root); `nestci runs` lists them") }
         try database.execute(
             "UPDATE runs SET status = 'running', finished = NULL, writer_pid = ?, writer_host = ? WHERE id = ?",
             [SQLValue(Int(getpid())), .text(Self.hostName), .text(id)])

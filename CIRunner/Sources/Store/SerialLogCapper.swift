@@ -17,7 +17,7 @@ public enum SerialLogCapper {
     @discardableResult
     public static func cap(path: String, limit: Int = defaultLimit) throws -> Int {
         guard let input = FileHandle(forReadingAtPath: path) else {
-            throw UserError("cannot open the serial log \(path) to cap it (was it written?)")
+            throw StoreError(.io, "cannot open the serial log \(path) to cap it (was it written?)")
         }
         defer { try? input.close() }
         let size = Int(try input.seekToEnd())
@@ -39,7 +39,7 @@ public enum SerialLogCapper {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         guard FileManager.default.createFile(atPath: temporary, contents: nil), let output = FileHandle(forWritingAtPath: temporary) else {
-            throw UserError("cannot write \(temporary) to cap the serial log (is the disk full?)")
+            throw StoreError(.io, "cannot write \(temporary) to cap the serial log (is the disk full?)")
         }
         do {
             try copy(input, from: 0, count: headEnd, to: output)
@@ -51,12 +51,12 @@ public enum SerialLogCapper {
         } catch {
             try? output.close()
             try? FileManager.default.removeItem(atPath: temporary)
-            throw UserError("cannot cap the serial log \(path): \(error.localizedDescription)")
+            throw StoreError(.io, "cannot cap the serial log \(path): \(error.localizedDescription)")
         }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(atPath: temporary)
-            throw UserError("cannot replace \(path) with its capped copy: \(reason)")
+            throw StoreError(.io, "cannot replace \(path) with its capped copy: \(reason)")
         }
         return cut
     }

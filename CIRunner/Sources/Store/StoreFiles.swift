@@ -30,7 +30,7 @@ enum StoreFiles {
     /// Size and SHA-256 of a file, read in 1 MiB chunks so a 64 MiB serial log does not sit in memory.
     static func digest(_ path: String) throws -> (bytes: Int, sha256: String) {
         guard let digest = try FileDigest.sha256(path: path) else {
-            throw UserError("cannot read \(path) to index it (was it removed while the run was being recorded?)")
+            throw StoreError(.io, "cannot read \(path) to index it (was it removed while the run was being recorded?)")
         }
         return (digest.bytes, digest.hex)
     }

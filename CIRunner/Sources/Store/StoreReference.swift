@@ -27,24 +27,24 @@ public struct StoreReference: Sendable, Equatable, CustomStringConvertible {
         var dumpNumber: Int?
         if let hash = body.firstIndex(of: "#") {
             guard let number = Int(body[body.index(after: hash)...]), number >= 1 else {
-                throw UserError("\"\(text)\": the number after # must be a dump number from 1 (\(shape))", status: .usage)
+                throw StoreError(.badReference, "\"\(text)\": the number after # must be a dump number from 1 (\(shape))")
             }
             dumpNumber = number
             body = body[..<hash]
         }
         if body.hasPrefix("/") {
-            throw UserError("\"\(text)\" is an absolute path, not a store reference (\(shape))", status: .usage)
+            throw StoreError(.badReference, "\"\(text)\" is an absolute path, not a store reference (\(shape))")
         }
         var parts = body.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         if parts.count == 2, parts[1].isEmpty { parts.removeLast() }  // `RUN/` means the run
         for part in parts where part == ".." || part == "." {
-            throw UserError("\"\(text)\" tries to leave the store with \"\(part)\" (\(shape))", status: .usage)
+            throw StoreError(.badReference, "\"\(text)\" tries to leave the store with \"\(part)\" (\(shape))")
         }
         guard (1...2).contains(parts.count) else {
-            throw UserError("\"\(text)\" has too many parts (\(shape))", status: .usage)
+            throw StoreError(.badReference, "\"\(text)\" has too many parts (\(shape))")
         }
         for part in parts where !StoreFiles.isSafeComponent(part) {
-            throw UserError("\"\(text)\": \"\(part)\" is not a run or cell id (\(shape))", status: .usage)
+            throw StoreError(.badReference, "\"\(text)\": \"\(part)\" is not a run or cell id (\(shape))")
         }
         return StoreReference(runID: parts[0], cellID: parts.count == 2 ? parts[1] : nil, dumpNumber: dumpNumber)
     }
@@ -60,19 +60,19 @@ extension ArtifactStore {
         guard try run(reference.runID) != nil else {
             let known = try runs(limit: 200).map(\.id)
             let hint = DidYouMeanID.suggestion(for: reference.runID, among: known).map { " (did you mean \($0)?)" } ?? ""
-            throw UserError("no run \(reference.runID) in \(root)\(hint); `nestci runs --store \(root)` lists them")
+            throw StoreError(.notFound, "no run \(reference.runID) in \(root)\(hint); `nestci runs --store \(root)` lists them")
         }
         var folder = layout.run(reference.runID)
         if let cellID = reference.cellID {
             let cellIDs = try cells(runID: reference.runID).map(\.cellID)
             guard cellIDs.contains(cellID) else {
                 let hint = DidYouMeanID.suggestion(for: cellID, among: cellIDs).map { " (did you mean \($0)?)" } ?? ""
-                throw UserError("run \(reference.runID) has no recorded cell \(cellID)\(hint); `nestci show \(reference.runID)` lists its cells")
+                throw StoreError(.notFound, "run \(reference.runID) has no recorded cell \(cellID)\(hint); `nestci show \(reference.runID)` lists its cells")
             }
             folder = layout.cell(reference.runID, cellID)
         }
         guard StoreFiles.isDirectory(folder), StoreFiles.isInside(folder, folder: layout.runs) else {
-            throw UserError("\(reference) does not resolve to a folder inside \(layout.runs) (a symbolic link out of the store?); refusing to read it", status: .usage)
+            throw StoreError(.badReference, "\(reference) does not resolve to a folder inside \(layout.runs) (a symbolic link out of the store?); refusing to read it")
         }
         return folder
     }

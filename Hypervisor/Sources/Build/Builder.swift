@@ -41,16 +41,17 @@ public actor Builder {
     /// - Parameters:
     ///   - store: the folder holding mirrors, worktrees and builds (created as needed).
     ///   - resolver: the run's resolver; by default a new one on `store`.
-    ///   - probe: where compilers are probed; by default the process-wide one.
+    ///   - probe: where compilers are probed; by default a new one, so each run (each
+    ///     builder) sees the compilers as they are now.
     public init(
         store: URL, options: BuilderOptions = BuilderOptions(), resolver: RevisionResolver? = nil,
-        probe: ToolchainProbe = .shared
+        probe: ToolchainProbe? = nil
     ) {
         self.store = store
         self.options = options
         self.resolver = resolver ?? RevisionResolver(store: store)
         self.cache = BuildCache(store: store)
-        self.probe = probe
+        self.probe = probe ?? ToolchainProbe()
         self.slots = BuildSlots(limit: options.maxParallel, cores: options.cores)
     }
 

@@ -1,15 +1,13 @@
 import Foundation
 import Matrix
 
-/// Asks compilers who they are, once per compiler per process.
+/// Asks compilers who they are, once per compiler per probe.
 ///
-/// `shared` is what builders use; a compiler upgraded while nestci runs as a service is
-/// seen after a restart (the service restarts nightly anyway), which keeps a thousand-cell
-/// run from spawning three thousand probes.
+/// Each ``Builder`` (one per run) makes its own probe: a thousand-cell run still probes
+/// each compiler once, and `nestci serve`, which lives for weeks, sees a compiler upgraded
+/// between two runs — so the upgrade changes the cache keys instead of reusing builds of
+/// the old compiler.
 public actor ToolchainProbe {
-    /// The process-wide probe.
-    public static let shared = ToolchainProbe()
-
     private var probes: [String: Task<Toolchain, any Error>] = [:]
     /// How many compilers were actually probed (for tests).
     public private(set) var probesRun = 0
