@@ -17,9 +17,10 @@ extension Finding {
         for change in commits {
             lines.append("  commit \(change.component): \(change.before.map(Self.short) ?? "(none)") → \(change.after.map(Self.short) ?? "(none)")")
         }
-        if let vmcsDiff {
+        for (index, vmcsDiff) in [vmcsDiff, secondVMCSDiff].compactMap({ $0 }).enumerated() {
             let passing = vmcsDiff.passingRunID == vmcsDiff.failingRunID ? vmcsDiff.passingCellID : "\(vmcsDiff.passingRunID)/\(vmcsDiff.passingCellID)"
-            lines.append("  VMCS diff, \(passing) (passing) → \(vmcsDiff.failingCellID) (failing):")
+            let which = index == 0 ? "" : " (second, against another -O level: addresses move with the layout)"
+            lines.append("  VMCS diff\(which), \(passing) (passing) → \(vmcsDiff.failingCellID) (failing):")
             lines += vmcsDiff.text.split(separator: "\n").map { "    \($0)" }
             lines.append("  see: nestci vmcs diff \(vmcsDiff.passingRunID)/\(vmcsDiff.passingCellID) \(vmcsDiff.failingRunID)/\(vmcsDiff.failingCellID)")
         }

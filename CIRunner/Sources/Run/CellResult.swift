@@ -32,6 +32,9 @@ public struct CellResult: Sendable, Codable, Equatable {
     public var attempts: Int
     /// Files kept for it, relative to the run folder.
     public var artifacts: [String: String]
+    /// ``CellConfiguration`` fingerprint of the cell's definition (nil in results recorded
+    /// before it existed): tells a regression by configuration from one by commit.
+    public var configuration: [String: String]?
 
     public init(
         cell: Cell, outcome: Outcome, rule: String, reason: String, line: Int? = nil, secondsToVerdict: Double? = nil,
@@ -53,6 +56,7 @@ public struct CellResult: Sendable, Codable, Equatable {
         buildKeys = cell.levels.compactMap { $0.build?.key }
         self.attempts = attempts
         self.artifacts = artifacts
+        configuration = CellConfiguration.fingerprint(of: cell)
     }
 }
 
