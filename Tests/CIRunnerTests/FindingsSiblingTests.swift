@@ -56,6 +56,8 @@ struct FindingsSiblingTests {
         // The dashboard and the webhook carry the same summary.
         let shown = DashboardPublisher.dashboardFinding(opt)
         #expect(shown.detail.contains("0x2028 VMWRITE-bitmap address"))
+        let webhook = RunNotification(run: DashboardRun(id: "run", matrix: "m", trigger: "nightly", started: Date(), cells: [], findings: [shown]))
+        #expect(webhook.findings.first?.detail.contains("0x2026 VMREAD-bitmap address (control_VMREAD_bitmap_address): 0x0000000010b63000 → 0x0000000000000000 (became 0)") == true)
     }
 
     @Test("without a passing revision at the failing level the O0 diff is the only one, ranked")

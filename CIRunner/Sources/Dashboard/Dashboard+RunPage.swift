@@ -62,7 +62,7 @@ extension Dashboard {
             to: "\(folder)/index.json")
 
         for cell in run.cells {
-            try writeCell(cell, run: run, history: history[cell.cellID], published: published)
+            try writeCell(cell, run: run, history: history[DashboardCellHistory.key(matrix: run.matrix, cellID: cell.cellID)], published: published)
         }
     }
 
