@@ -99,9 +99,11 @@ struct FindingsSiblingTests {
         }
         """
 
-    static func cell(options: String = "--with-lhv-opt=0xdfd", pass: String = "LHV test iter") throws -> Cell {
+    static func cell(
+        options: String = "--with-lhv-opt=0xdfd", pass: String = "LHV test iter", text edit: (String) -> String = { $0 }
+    ) throws -> Cell {
         let text = matrix.replacingOccurrences(of: "OPTIONS", with: options).replacingOccurrences(of: "PASSRULE", with: pass)
-        return try #require(try MatrixFile.parse(text).plan().cells.first)
+        return try #require(try MatrixFile.parse(edit(text)).plan().cells.first)
     }
 
     @Test("the configuration fingerprint names what changed: build options, pass rule; equal definitions agree")
@@ -110,8 +112,12 @@ struct FindingsSiblingTests {
         #expect(!base.isEmpty)
         #expect(CellConfiguration.fingerprint(of: try Self.cell()) == base)
         let changed = CellConfiguration.fingerprint(of: try Self.cell(options: "--with-lhv-opt=0xdfc", pass: "LHV in XMHF test iter"))
-        #expect(CellConfiguration.changes(from: base, to: changed) == ["build lhv (variables)", "verdict rules (pass)"])
+        #expect(CellConfiguration.changes(from: base, to: changed) == ["build lhv (variables.options)", "verdict rules (pass)"])
         #expect(CellConfiguration.changes(from: base, to: base).isEmpty)
+        let command = try Self.cell(text: { $0.replacingOccurrences(of: "make -j{jobs}", with: "make V=1 -j{jobs}") })
+        #expect(CellConfiguration.changes(from: base, to: CellConfiguration.fingerprint(of: command)) == ["build lhv (command)"])
+        let timeout = try Self.cell(text: { $0.replacingOccurrences(of: #""boot": 300"#, with: #""boot": 600"#) })
+        #expect(CellConfiguration.changes(from: base, to: CellConfiguration.fingerprint(of: timeout)) == ["boot timeout"])
         // The result carries it: the store keeps it with the cell (result_json, result.json).
         #expect(CellResult(cell: try Self.cell(), outcome: .pass, rule: "pass", reason: "").configuration == base)
     }
@@ -123,15 +129,15 @@ struct FindingsSiblingTests {
         let new = CellResult(cell: after, outcome: .pass, rule: "pass", reason: "LHV in XMHF test iter 21", commits: ["lhv": "c1"])
         let fix = try #require(FindingsAnalyzer(runID: "now", cells: [new], previousRunID: "before", previousCells: [old]).findings().first)
         #expect(fix.kind == .fix)
-        #expect(fix.title == "lhv i386 O0: FAIL in before, passes now (configuration changed: build lhv (variables), verdict rules (pass); same commits)")
-        #expect(fix.configurationChanges == ["build lhv (variables)", "verdict rules (pass)"])
-        #expect(fix.detail.contains("configuration changed since before: build lhv (variables), verdict rules (pass)"))
+        #expect(fix.title == "lhv i386 O0: FAIL in before, passes now (configuration changed: build lhv (variables.options), verdict rules (pass); same commits)")
+        #expect(fix.configurationChanges == ["build lhv (variables.options)", "verdict rules (pass)"])
+        #expect(fix.detail.contains("configuration changed since before: build lhv (variables.options), verdict rules (pass)"))
 
         // Commits and configuration both changed.
         var moved = new
         moved.commits = ["lhv": "c2"]
         let both = try #require(FindingsAnalyzer(runID: "now", cells: [moved], previousRunID: "before", previousCells: [old]).findings().first)
-        #expect(both.title == "lhv i386 O0: FAIL in before, passes now (lhv c1..c2; configuration changed: build lhv (variables), verdict rules (pass))")
+        #expect(both.title == "lhv i386 O0: FAIL in before, passes now (lhv c1..c2; configuration changed: build lhv (variables.options), verdict rules (pass))")
 
         // Same definition, same commits: look elsewhere.
         let same = CellResult(cell: before, outcome: .pass, rule: "pass", reason: "ok", commits: ["lhv": "c1"])

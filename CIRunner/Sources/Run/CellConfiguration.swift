@@ -8,10 +8,10 @@ import Matrix
 /// not only of commits: a changed LHV option and pass rule once read as "fixed by commit".
 ///
 /// The fingerprint is a map from part to a short hash, so that a finding can say what
-/// changed: `build lhv/command`, `verdict rules/pass`, `boot timeout`, `emulator/bochs`.
-/// Every top-level key of the encoded cell becomes a part (new keys are covered without
-/// changes here); levels are split per component, and dictionary-valued parts one level
-/// deeper.
+/// changed: `build lhv/command`, `build lhv/variables.options`, `verdict rules/pass`,
+/// `boot timeout`, `emulator/bochs.cpu`. Every top-level key of the encoded cell becomes a
+/// part (new keys are covered without changes here); levels are split per component, and
+/// map-valued parts two levels deeper.
 public enum CellConfiguration {
     /// Keys of the encoded ``Cell`` that are its identity (equal for one cell id) or derived
     /// from other keys, so not configuration.
@@ -22,7 +22,8 @@ public enum CellConfiguration {
         "verdict": "verdict rules", "bootTimeoutSeconds": "boot timeout", "memoryMiB": "memory",
     ]
 
-    /// The cell's fingerprint: part (`build lhv/command`) → 12 hex digits of SHA-256.
+    /// The cell's fingerprint: part (`build lhv/command`) → 12 hex digits of SHA-256. A
+    /// few dozen entries, kept with each cell result.
     public static func fingerprint(of cell: Cell) -> [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -47,17 +48,24 @@ public enum CellConfiguration {
         }
         var result: [String: String] = [:]
         for (name, value) in parts {
-            if let dictionary = value as? [String: Any], !dictionary.isEmpty {
-                for (key, inner) in dictionary { result["\(name)/\(key)"] = hash(inner) }
-            } else {
+            guard let dictionary = value as? [String: Any], !dictionary.isEmpty else {
                 result[name] = hash(value)
+                continue
+            }
+            for (key, inner) in dictionary {
+                // One more level for maps such as a build's variables: `variables.options`.
+                if let map = inner as? [String: Any], !map.isEmpty {
+                    for (innerKey, leaf) in map { result["\(name)/\(key).\(innerKey)"] = hash(leaf) }
+                } else {
+                    result["\(name)/\(key)"] = hash(inner)
+                }
             }
         }
         return result
     }
 
     /// What differs between two fingerprints, grouped by part: `build lhv (command,
-    /// variables)`, `verdict rules (pass)`, `boot timeout`. Empty when they agree.
+    /// variables.options)`, `verdict rules (pass)`, `boot timeout`. Empty when they agree.
     public static func changes(from old: [String: String], to new: [String: String]) -> [String] {
         let changed = Set(old.keys).union(new.keys).filter { old[$0] != new[$0] }
         var details: [String: [String]] = [:]
