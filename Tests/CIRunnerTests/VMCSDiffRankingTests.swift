@@ -35,6 +35,7 @@ struct VMCSDiffRankingTests {
         #expect(lines[first].hasSuffix("0x0000000010a53000 → 0x0000000000000000  became 0"))
         #expect(lines[(layout + 1)...].prefix(8).allSatisfy { $0.hasPrefix("  0x2") || $0.hasPrefix("  0x6c02") })
         #expect(lines.firstIndex { $0.contains("0x2000") }! > layout, "layout addresses come after every other change")
+        #expect(lines.filter { !$0.hasPrefix(" ") && !$0.hasPrefix("VMCS02") }.prefix(4) == ["controls", "exit information", "host state", "address differs (layout)"])
     }
 
     @Test("all ones, flipped control bits and a 32-bit natural-width all-ones value rank first; equal flags count as layout")

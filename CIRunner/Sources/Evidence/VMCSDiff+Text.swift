@@ -10,8 +10,9 @@
 ///       0x2000  Address of I/O bitmap A (control_IO_BitmapA_address)           0x0000000010a5e000 → 0x0000000010b5e000
 ///     2 masked fields differ (TSC offset, Host RSP); include masked fields to see them
 ///
-/// Within a group the telling changes (0, all ones, control bits, errors) come first, and
-/// layout-dependent addresses come last in a group of their own (`VMCSDiff+Ranking.swift`).
+/// Groups with a telling change (0, all ones, control bits, errors) come first, and within a
+/// group its telling changes; layout-dependent addresses come last in a group of their own
+/// (`VMCSDiff+Ranking.swift`).
 extension VMCSDiff {
     public var text: String {
         var lines = ["\(before.title) → \(after.title)"]
@@ -23,6 +24,8 @@ extension VMCSDiff {
             let shown = section.changes.filter { $0.significance == .telling } + section.changes.filter { $0.significance == .other }
             return shown.isEmpty ? nil : (section.group.title, shown)
         }
+        // Groups with a telling change first (an error field above a moved host RIP), SDM order otherwise.
+        blocks = blocks.filter { $0.changes[0].significance == .telling } + blocks.filter { $0.changes[0].significance != .telling }
         if !layoutChanges.isEmpty { blocks.append(("address differs (layout)", layoutChanges)) }
         for block in blocks {
             lines.append(block.title)
