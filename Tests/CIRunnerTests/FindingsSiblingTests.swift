@@ -57,6 +57,9 @@ struct FindingsSiblingTests {
         let shown = DashboardPublisher.dashboardFinding(opt)
         #expect(shown.detail.contains("0x2028 VMWRITE-bitmap address"))
         let webhook = RunNotification(run: DashboardRun(id: "run", matrix: "m", trigger: "nightly", started: Date(), cells: [], findings: [shown]))
+        let headline = "VMCS: VMREAD-bitmap address became 0, VMWRITE-bitmap address became 0, VM-entry instruction length became 0, VM-instruction error stopped being 0"
+        #expect(opt.vmcsHeadline == headline)
+        #expect(webhook.text.contains(" · \(headline)"), "chat shows the culprit, not only the title")
         #expect(webhook.findings.first?.detail.contains("0x2026 VMREAD-bitmap address (control_VMREAD_bitmap_address): 0x0000000010b63000 → 0x0000000000000000 (became 0)") == true)
     }
 
@@ -68,6 +71,8 @@ struct FindingsSiblingTests {
         #expect(opt.secondVMCSDiff == nil)
         #expect(opt.vmcsDiff?.fields.prefix(2).map(\.encoding) == ["0x2026", "0x2028"])
         #expect(!opt.detail.contains("more field"), "nothing hidden under 'more fields differ'")
+        #expect(opt.vmcsHeadline?.hasPrefix("VMCS: VMREAD-bitmap address became 0, VMWRITE-bitmap address became 0") == true)
+        #expect(opt.vmcsHeadline?.hasSuffix("(+9 more)") == true)
     }
 
     @Test("the axis finding says when a later revision passes again")

@@ -27,5 +27,19 @@ extension Finding {
         return lines.joined(separator: "\n")
     }
 
+    /// The VMCS diff in one line for chat and the top of a finding: every field that went to
+    /// 0, then other telling changes, at most 4 unless more went to 0:
+    /// `VMCS: VMREAD-bitmap address became 0, VMWRITE-bitmap address became 0 (+6 more)`.
+    /// Nil without a diff or when it has no telling change.
+    public var vmcsHeadline: String? {
+        guard let diff = vmcsDiff?.diff else { return nil }
+        let telling = diff.ranked.filter { $0.significance == .telling }
+        guard !telling.isEmpty else { return nil }
+        let zero = telling.filter { $0.note == "became 0" }
+        let shown = zero + telling.filter { $0.note != "became 0" }.prefix(max(0, 4 - zero.count))
+        let rest = diff.changes.count - shown.count
+        return "VMCS: " + shown.map { "\($0.sdmName) \($0.note ?? "differs")" }.joined(separator: ", ") + (rest > 0 ? " (+\(rest) more)" : "")
+    }
+
     static func short(_ commit: String) -> String { String(commit.prefix(12)) }
 }

@@ -62,7 +62,7 @@ public struct DashboardPublisher: Sendable {
         // The title line is on the page already; the rest of `text` is detail, commits and diff.
         let detail = finding.text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
             .map { $0.hasPrefix("  ") ? $0.dropFirst(2) : $0 }.joined(separator: "\n")
-        return DashboardFinding(kind: kind, title: finding.title, cellIDs: finding.cellIDs, detail: detail)
+        return DashboardFinding(kind: kind, title: finding.title, cellIDs: finding.cellIDs, detail: detail, vmcsHeadline: finding.vmcsHeadline)
     }
 
     /// One commit per component, as the run page shows it; a component built at several
