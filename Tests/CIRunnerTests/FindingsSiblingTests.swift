@@ -41,6 +41,7 @@ struct FindingsSiblingTests {
         let first = try #require(opt.vmcsDiff)
         #expect(first.passingCellID == Cell.id(for: Self.values("good", "O3")))
         #expect(first.fields.map(\.encoding) == ["0x2026", "0x2028", "0x401a", "0x4400"], "same layout: no address moved")
+        #expect(opt.cellIDs.contains(first.passingCellID), "the finding cites the cell it compares against")
         let second = try #require(opt.secondVMCSDiff)
         #expect(second.passingCellID == Cell.id(for: Self.values("main", "O0")))
         #expect(second.diff.layoutChanges.count == 8)

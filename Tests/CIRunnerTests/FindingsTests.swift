@@ -14,7 +14,7 @@ struct FindingsTests {
         #expect(opt.title == "minivisor i386 (rev=main): passes at O0, fails at O2, O3")
         #expect(opt.verdicts.map(\.label) == ["O0", "O2", "O3"])
         #expect(opt.verdicts.map(\.outcome) == [.pass, .fail, .fail])
-        #expect(opt.cellIDs.count == 3)
+        #expect(opt.cellIDs.count == 4, "O0, O2, O3 of rev=main and rev=good O2, whose dump the diff compares against")
         #expect(opt.commits.isEmpty)  // the same commit passes and fails: the optimiser did it
         // rev=good passes at O2 too: same -O level, same layout, so its dump is diffed first,
         // and the failing revision's own O0 dump second.
