@@ -157,4 +157,30 @@ struct FindingsSiblingTests {
         #expect(legacy.title.hasSuffix("(same commits: look at the host or the emulator or the cell's configuration)"))
         #expect(legacy.configurationChanges == nil)
     }
+
+    @Test("through the store: the fingerprint is kept with each cell and the next run's fix names the configuration change")
+    func configurationThroughStore() async throws {
+        let fixture = try StoreFixture()
+        let before = try Self.cell(), after = try Self.cell(options: "--with-lhv-opt=0xdfc", pass: "LHV in XMHF test iter")
+        #expect(before.id == after.id, "same axis values, same cell")
+        let runs: [(String, CellResult)] = [
+            (StoreFixture.previousRun, CellResult(cell: before, outcome: .fail, rule: "halt", reason: "unhandled exception 13", commits: ["lhv": "c1"])),
+            (StoreFixture.currentRun, CellResult(cell: after, outcome: .pass, rule: "pass", reason: "LHV in XMHF test iter 21", commits: ["lhv": "c1"])),
+        ]
+        var findings: [Finding] = []
+        for (runID, result) in runs {
+            let started = StoreFixture.date(runID)
+            try await fixture.store.beginRun(
+                id: runID, matrix: "lhv-nightly", matrixPath: "/m.json", trigger: "nightly", hostJSON: "{}", cellIDs: [result.cellID], started: started)
+            try await fixture.store.recordCell(runID: runID, result: result)
+            findings = try await fixture.store.finishRun(
+                id: runID, results: RunResults(runID: runID, matrix: "lhv-nightly", started: started, finished: started, cells: [result]))
+        }
+        #expect(try await fixture.store.cells(runID: StoreFixture.previousRun).first?.configuration == runs[0].1.configuration)
+        let fix = try #require(findings.first)
+        #expect(fix.kind == .fix)
+        #expect(fix.configurationChanges == ["build lhv (variables.options)", "verdict rules (pass)"])
+        let report = await fixture.nestci(["report", StoreFixture.currentRun])
+        #expect(report.out.contains("configuration changed: build lhv (variables.options), verdict rules (pass); same commits"))
+    }
 }
