@@ -14,11 +14,18 @@ struct FindingsTests {
         #expect(opt.title == "minivisor i386 (rev=main): passes at O0, fails at O2, O3")
         #expect(opt.verdicts.map(\.label) == ["O0", "O2", "O3"])
         #expect(opt.verdicts.map(\.outcome) == [.pass, .fail, .fail])
-        #expect(opt.cellIDs.count == 3)
+        #expect(opt.cellIDs.count == 4, "O0, O2, O3 of rev=main and rev=good O2, whose dump the diff compares against")
         #expect(opt.commits.isEmpty)  // the same commit passes and fails: the optimiser did it
+        // rev=good passes at O2 too: same -O level, same layout, so its dump is diffed first,
+        // and the failing revision's own O0 dump second.
         let diff = try #require(opt.vmcsDiff)
-        #expect(diff.passingCellID == Cell.id(for: StoreFixture.values(rev: "main", opt: "O0")))
+        #expect(diff.passingCellID == Cell.id(for: StoreFixture.values(rev: "good", opt: "O2")))
         #expect(diff.failingCellID == Cell.id(for: StoreFixture.values(rev: "main", opt: "O2")))
+        let second = try #require(opt.secondVMCSDiff)
+        #expect(second.passingCellID == Cell.id(for: StoreFixture.values(rev: "main", opt: "O0")))
+        #expect(second.failingCellID == diff.failingCellID)
+        #expect(opt.detail.contains("VMCS against O0 0x2800 VMCS link pointer"))
+        #expect(opt.text.contains("VMCS diff (second, against another -O level"))
         // Only the link pointer differs outside the mask (TSC offset and host RSP are masked noise).
         #expect(diff.fields == [
             Finding.Field(

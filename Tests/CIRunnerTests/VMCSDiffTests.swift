@@ -31,7 +31,7 @@ struct VMCSDiffTests {
         #expect(text.contains("exit information\n"))
         let row = try #require(text.split(separator: "\n").first { $0.contains("0x401a") })
         #expect(row.hasPrefix("  0x401a  VM-entry instruction length (control_VM_entry_instruction_length)"))
-        #expect(row.hasSuffix("0x00000001 → 0x00000000"))
+        #expect(row.hasSuffix("0x00000001 → 0x00000000  became 0"))
         #expect(text.contains("0x0000000010b63000 → 0x0000000000000000"))
     }
 

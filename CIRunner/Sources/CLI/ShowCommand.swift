@@ -78,7 +78,14 @@ enum ShowCommand {
         }
         let sortedColumns = columns.sorted()
         var table = TextTable(["chain", "smp", "backend"] + userAxes + sortedColumns.map { "\($0.bits) \($0.opt)" })
-        for row in rows.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+        // chain, smp and backend as text; user axes in the matrix's order of their values.
+        let valueOrder = AxisValueOrder(cells)
+        func precedes(_ a: [String], _ b: [String]) -> Bool {
+            if a.prefix(3) != b.prefix(3) { return a.prefix(3).lexicographicallyPrecedes(b.prefix(3)) }
+            let keyed = { (row: [String]) in Dictionary(uniqueKeysWithValues: zip(userAxes, row.dropFirst(3))) }
+            return valueOrder.precedes(keyed(a), keyed(b), keys: userAxes)
+        }
+        for row in rows.sorted(by: precedes) {
             table.add(row + sortedColumns.map { outcomes[row]?[$0]?.joined(separator: "/") ?? "-" })
         }
         return table.rendered

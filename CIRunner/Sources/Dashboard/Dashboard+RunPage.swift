@@ -40,6 +40,7 @@ extension Dashboard {
                 }.joined(separator: " ")
                 body += "<li class=\"k-\(finding.kind.rawValue)\"><span class=\"kind\">\(HTML.escape(finding.kind.rawValue))</span><b>\(HTML.escape(finding.title))</b>"
                 if !links.isEmpty { body += " · \(links)" }
+                if let headline = finding.vmcsHeadline { body += "<br><span class=\"mono\">\(HTML.escape(headline))</span>" }
                 if !finding.detail.isEmpty { body += "<pre>\(HTML.escape(finding.detail))</pre>" }
                 body += "</li>\n"
             }
@@ -62,7 +63,7 @@ extension Dashboard {
             to: "\(folder)/index.json")
 
         for cell in run.cells {
-            try writeCell(cell, run: run, history: history[cell.cellID], published: published)
+            try writeCell(cell, run: run, history: history[DashboardCellHistory.key(matrix: run.matrix, cellID: cell.cellID)], published: published)
         }
     }
 

@@ -30,7 +30,8 @@ public struct Dashboard: Sendable {
     public static let tailLines = 60
 
     /// Writes every page for `runs` (any order; shown newest first). `history` gives each
-    /// cell's outcomes across runs; by default it is derived from `runs`.
+    /// cell's outcomes across runs of its matrix, keyed by ``DashboardCellHistory/key(matrix:cellID:)``;
+    /// by default it is derived from `runs`.
     public func write(runs: [DashboardRun], history: [String: DashboardCellHistory]? = nil) throws {
         let runs = runs.sorted { $0.started > $1.started }
         let history = history ?? DashboardCellHistory.derived(from: runs)

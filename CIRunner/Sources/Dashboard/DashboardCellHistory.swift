@@ -26,15 +26,20 @@ public struct DashboardCellHistory: Sendable, Codable, Equatable {
         self.entries = entries.sorted { $0.started > $1.started }
     }
 
-    /// Histories of every cell in `runs` (for when the store gives no longer history).
+    /// The key of a cell's history in ``Dashboard/write(runs:history:)``: a cell's history is
+    /// per matrix, because two matrices with the same axis values have cells of the same id.
+    public static func key(matrix: String, cellID: String) -> String { "\(matrix)\u{1F}\(cellID)" }
+
+    /// Histories of every cell in `runs` (for when the store gives no longer history), keyed
+    /// by ``key(matrix:cellID:)``.
     public static func derived(from runs: [DashboardRun]) -> [String: DashboardCellHistory] {
-        var entries: [String: [Entry]] = [:]
+        var entries: [String: (cellID: String, entries: [Entry])] = [:]
         for run in runs {
             for cell in run.cells {
-                entries[cell.cellID, default: []].append(Entry(runID: run.id, started: run.started, outcome: cell.outcome, pruned: run.artifactsPruned))
+                let entry = Entry(runID: run.id, started: run.started, outcome: cell.outcome, pruned: run.artifactsPruned)
+                entries[key(matrix: run.matrix, cellID: cell.cellID), default: (cell.cellID, [])].entries.append(entry)
             }
         }
-        return entries.mapValues { DashboardCellHistory(cellID: "", entries: $0) }
-            .reduce(into: [:]) { result, pair in result[pair.key] = DashboardCellHistory(cellID: pair.key, entries: pair.value.entries) }
+        return entries.mapValues { DashboardCellHistory(cellID: $0.cellID, entries: $0.entries) }
     }
 }

@@ -79,11 +79,15 @@ public struct DashboardFinding: Sendable, Codable, Equatable {
     public var cellIDs: [String]
     /// More text (shown preformatted): the first differing VMCS fields, the deciding lines.
     public var detail: String
+    /// The VMCS diff's telling fields in one line (``Finding/vmcsHeadline``), shown under the
+    /// title and in the webhook's chat text; nil when there is none.
+    public var vmcsHeadline: String?
 
-    public init(kind: Kind, title: String, cellIDs: [String], detail: String = "") {
+    public init(kind: Kind, title: String, cellIDs: [String], detail: String = "", vmcsHeadline: String? = nil) {
         self.kind = kind
         self.title = title
         self.cellIDs = cellIDs
         self.detail = detail
+        self.vmcsHeadline = vmcsHeadline
     }
 }

@@ -12,7 +12,7 @@ struct RunGrid {
         var chain: String
         var smp: Int
         var backend: String
-        /// User axes (and include-added variables), sorted by name.
+        /// User axes (and include-added variables); rows sort by them in the matrix's value order.
         var extra: [String: String]
         /// `xmhf64 → lhv`: the chain's components, without the per-cell levels.
         var components: String
@@ -42,12 +42,14 @@ struct RunGrid {
                 : (rank(bitsOrder, $0.bits), $0.bits) < (rank(bitsOrder, $1.bits), $1.bits)
         }
         let backendOrder = Backend.allCases.map(\.rawValue)
+        // User axes in the matrix's order of their values (results come in plan order).
+        let valueOrder = AxisValueOrder(results)
+        let extraKeys = Set(rows.flatMap(\.extra.keys)).sorted()
         self.rows = rows.sorted {
             if $0.chain != $1.chain { return $0.chain < $1.chain }
             if $0.smp != $1.smp { return $0.smp < $1.smp }
             if $0.backend != $1.backend { return rank(backendOrder, $0.backend) < rank(backendOrder, $1.backend) }
-            return $0.extra.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-                < $1.extra.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            return valueOrder.precedes($0.extra, $1.extra, keys: extraKeys)
         }
         self.cells = cells
     }

@@ -26,8 +26,17 @@ public struct Finding: Sendable, Codable, Equatable {
     /// Components whose commit differs between the passing and the failing side (empty when
     /// the same commits pass and fail, as in an -O-only bug).
     public var commits: [CommitChange]
-    /// The VMCS dumps of the failing cell against the passing one, when both have one.
+    /// The VMCS dumps of the failing cell against the passing one, when both have one. When a
+    /// cell at the same -O level passes with another value of a user axis (another
+    /// revision), that cell is the passing side: same layout, so only the real difference shows.
     public var vmcsDiff: VMCSEvidence?
+    /// The second diff, against the failing revision's own passing -O level (-O0 first), when
+    /// `vmcsDiff` compares against another revision. Nil otherwise.
+    public var secondVMCSDiff: VMCSEvidence? = nil
+    /// What of the cell's configuration changed between the previous run and this one, for a
+    /// regression or fix (`build lhv`, `verdict rules`, `emulator`); empty when nothing did,
+    /// nil when unknown (a finding of another kind, or a run recorded without fingerprints).
+    public var configurationChanges: [String]? = nil
     /// A few lines: each verdict with its deciding line, and what the VMCS diff shows.
     public var detail: String
 

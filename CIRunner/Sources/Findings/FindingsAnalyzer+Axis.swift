@@ -46,22 +46,40 @@ extension FindingsAnalyzer {
                     }
                     guard let first = pairs.first else { continue }
                     let where_ = pairs.map { Self.optText($0.bad) }.joined(separator: ", ")
-                    let title = "\(subject(first.bad, omitting: [axis.name])): \(axis.name)=\(baseline) passes, \(axis.name)=\(value) fails at \(where_)"
+                    var title = "\(subject(first.bad, omitting: [axis.name])): \(axis.name)=\(baseline) passes, \(axis.name)=\(value) fails at \(where_)"
                     var verdicts: [Finding.Verdict] = []
                     for pair in pairs {
                         verdicts.append(Self.verdict(pair.good, runID: runID, label: "\(axis.name)=\(baseline) \(Self.optText(pair.good))"))
                         verdicts.append(Self.verdict(pair.bad, runID: runID, label: "\(axis.name)=\(value) \(Self.optText(pair.bad))"))
                     }
-                    let evidence = vmcsEvidence(passing: pairs.map { (runID, $0.good) }, failing: pairs.map { (runID, $0.bad) })
+                    var cellIDs = pairs.flatMap { [$0.good.cellID, $0.bad.cellID] }
+                    if let again = passesAgain(after: value, axis: axis, at: pairs.map(\.bad), in: byOpt) {
+                        title += ", \(axis.name)=\(again.value) passes again" + (again.cells.count < pairs.count ? " at \(again.cells.map(Self.optText).joined(separator: ", "))" : "")
+                        verdicts += again.cells.map { Self.verdict($0, runID: runID, label: "\(axis.name)=\(again.value) \(Self.optText($0))") }
+                        cellIDs += again.cells.map(\.cellID)
+                    }
+                    let evidence = vmcsEvidence(failing: pairs.map(\.bad), fallback: pairs.map(\.good))
                     findings.append(
                         Finding(
-                            kind: .regressionAcrossAxis, title: title,
-                            cellIDs: pairs.flatMap { [$0.good.cellID, $0.bad.cellID] }, verdicts: verdicts,
-                            commits: Self.commitChanges(before: first.good.commits, after: first.bad.commits), vmcsDiff: evidence,
-                            detail: (verdicts.map(Self.line) + Self.vmcsLines(evidence)).joined(separator: "\n")))
+                            kind: .regressionAcrossAxis, title: title, cellIDs: cellIDs, verdicts: verdicts,
+                            commits: Self.commitChanges(before: first.good.commits, after: first.bad.commits), vmcsDiff: evidence.first,
+                            secondVMCSDiff: evidence.second, detail: (verdicts.map(Self.line) + vmcsLines(evidence)).joined(separator: "\n")))
                 }
             }
         }
         return findings
+    }
+
+    /// The first value after `value` (in the axis's order) that passes at some of the levels
+    /// where `value` fails, with its passing cells: "rev=5af7fe209 passes again".
+    func passesAgain(
+        after value: String, axis: (name: String, values: [String]), at failing: [CellResult], in byOpt: [String: [String: CellResult]]
+    ) -> (value: String, cells: [CellResult])? {
+        guard let index = axis.values.firstIndex(of: value) else { return nil }
+        for later in axis.values[(index + 1)...] {
+            let passing = failing.compactMap { byOpt[$0.values["opt"] ?? ""]?[later] }.filter { $0.outcome == .pass }
+            if !passing.isEmpty { return (later, passing) }
+        }
+        return nil
     }
 }

@@ -21,12 +21,15 @@ extension FindingsAnalyzer {
             let failText = failing.map { $0.outcome == .fail ? Self.optText($0) : "\(Self.optText($0)) (\($0.outcome.rawValue))" }
             let title = "\(subject(failing[0])): passes at \(passing.map(Self.optText).joined(separator: ", ")), fails at \(failText.joined(separator: ", "))"
             let verdicts = (passing + failing).map { Self.verdict($0, runID: runID, label: Self.optText($0)) }
-            let evidence = vmcsEvidence(passing: passing.map { (runID, $0) }, failing: failing.map { (runID, $0) })
+            let evidence = vmcsEvidence(failing: failing, fallback: passing)
+            // A same-level cell of another revision that the diff compares against is cited too.
+            let compared = [evidence.first, evidence.second].compactMap { $0?.passingCellID }.filter { id in !group.contains { $0.cellID == id } }
             findings.append(
                 Finding(
-                    kind: .optOnly, title: title, cellIDs: group.map(\.cellID), verdicts: verdicts,
+                    kind: .optOnly, title: title, cellIDs: group.map(\.cellID) + compared, verdicts: verdicts,
                     commits: Self.commitChanges(before: passing[0].commits, after: failing[0].commits),
-                    vmcsDiff: evidence, detail: (verdicts.map(Self.line) + Self.vmcsLines(evidence)).joined(separator: "\n")))
+                    vmcsDiff: evidence.first, secondVMCSDiff: evidence.second,
+                    detail: (verdicts.map(Self.line) + vmcsLines(evidence)).joined(separator: "\n")))
         }
         return findings
     }

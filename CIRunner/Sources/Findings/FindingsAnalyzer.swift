@@ -79,7 +79,7 @@ public struct FindingsAnalyzer: Sendable {
                     let goodDump = goodSet.dumps(cpu: badDump.cpu, kind: badDump.kind).first
                 else { continue }
                 let diff = VMCSDiff(before: goodDump, after: badDump)
-                let fields = diff.changes.map { change in
+                let fields = diff.ranked.map { change in
                     Finding.Field(
                         encoding: VMCSField.hex(change.encoding), sdmName: change.sdmName, printedName: change.printedName,
                         group: change.group, passing: change.before?.formatted(digits: change.width.hexDigits),
@@ -93,14 +93,29 @@ public struct FindingsAnalyzer: Sendable {
         return nil
     }
 
-    /// `VMCS: 0x2800 VMCS link pointer 0xffffffffffffffff → 0x0000000000000000`, one line per field (at most 5).
-    static func vmcsLines(_ evidence: Finding.VMCSEvidence?) -> [String] {
+    /// What the finding's summary (report, dashboard, webhook) says about a diff: the
+    /// top-ranked fields, one line each (at most 5, but never leaving out a field that went to
+    /// 0), then the layout-dependent addresses on one line, then how many more differ.
+    ///
+    ///     VMCS 0x2026 VMREAD-bitmap address (control_VMREAD_bitmap_address): 0x0000000010b63000 → 0x0000000000000000 (became 0)
+    ///     VMCS: 5 addresses differ (layout): Address of I/O bitmap A, …
+    static func vmcsLines(_ evidence: Finding.VMCSEvidence?, against: String? = nil) -> [String] {
         guard let evidence else { return [] }
-        if evidence.fields.isEmpty { return ["VMCS: the dumps agree outside the mask"] }
-        var lines = evidence.fields.prefix(5).map {
-            "VMCS \($0.encoding) \($0.sdmName) (\($0.printedName)): \($0.passing ?? "(absent)") → \($0.failing ?? "(absent)")"
+        let prefix = against.map { "VMCS against \($0)" } ?? "VMCS"
+        if evidence.diff.isEmpty { return ["\(prefix): the dumps agree outside the mask"] }
+        let ranked = evidence.diff.ranked.filter { $0.significance != .layout }
+        let shown = Array(ranked.prefix(5)) + ranked.dropFirst(5).filter { $0.note == "became 0" }
+        var lines = shown.map { change in
+            let name = change.printedName.isEmpty ? change.sdmName : "\(change.sdmName) (\(change.printedName))"
+            let values = "\(change.before?.formatted(digits: change.width.hexDigits) ?? "(absent)") → \(change.after?.formatted(digits: change.width.hexDigits) ?? "(absent)")"
+            return "\(prefix) \(VMCSField.hex(change.encoding)) \(name): \(values)\(change.note.map { " (\($0))" } ?? "")"
         }
-        if evidence.fields.count > 5 { lines.append("VMCS: \(evidence.fields.count - 5) more field(s) differ") }
+        let layout = evidence.diff.layoutChanges
+        if !layout.isEmpty {
+            let noun = layout.count == 1 ? "address differs" : "addresses differ"
+            lines.append("\(prefix): \(layout.count) \(noun) (layout): \(layout.map(\.sdmName).joined(separator: ", "))")
+        }
+        if ranked.count > shown.count { lines.append("\(prefix): \(ranked.count - shown.count) more field(s) differ") }
         return lines
     }
 }

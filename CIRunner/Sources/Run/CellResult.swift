@@ -34,6 +34,9 @@ public struct CellResult: Sendable, Codable, Equatable {
     public var artifacts: [String: String]
     /// The matrix's emulator settings it booted with (nil: the backend's defaults).
     public var emulator: EmulatorSettings?
+    /// ``CellConfiguration`` fingerprint of the cell's definition (nil in results recorded
+    /// before it existed): tells a regression by configuration from one by commit.
+    public var configuration: [String: String]?
 
     public init(
         cell: Cell, outcome: Outcome, rule: String, reason: String, line: Int? = nil, secondsToVerdict: Double? = nil,
@@ -56,6 +59,7 @@ public struct CellResult: Sendable, Codable, Equatable {
         self.attempts = attempts
         self.artifacts = artifacts
         emulator = cell.emulator
+        configuration = CellConfiguration.fingerprint(of: cell)
     }
 }
 

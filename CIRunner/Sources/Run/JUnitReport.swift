@@ -1,7 +1,8 @@
 import Foundation
 import Matrix
 
-/// JUnit XML for CI dashboards: one test suite per run, one test case per cell.
+/// JUnit XML for CI dashboards: one test suite per run, one test case per cell, in plan
+/// order (user-axis values as the matrix lists them).
 public enum JUnitReport {
     public static func xml(_ results: RunResults) -> String {
         let failures = results.cells.filter { [.fail, .timeout, .buildFail, .flaky].contains($0.outcome) }.count
@@ -14,7 +15,9 @@ public enum JUnitReport {
             "  <testsuite name=\"\(escape(results.matrix))\" id=\"\(escape(results.runID))\" tests=\"\(results.cells.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(format(total))\" timestamp=\"\(ISO8601DateFormatter().string(from: results.started))\">",
         ]
         for cell in results.cells {
-            let name = "\(cell.levels) \(cell.backend) smp\(cell.smp) [\(cell.cellID)]"
+            // User axes too: without them two revisions' cases differed only in their id.
+            let name = ([cell.levels, cell.backend, "smp\(cell.smp)"] + AxisValueOrder.userValues(cell.values) + ["[\(cell.cellID)]"])
+                .joined(separator: " ")
             lines.append("    <testcase classname=\"\(escape(results.matrix)).\(escape(cell.chain))\" name=\"\(escape(name))\" time=\"\(format(cell.bootSeconds))\">")
             let message = escape("\(cell.outcome.rawValue): \(cell.reason)")
             switch cell.outcome {

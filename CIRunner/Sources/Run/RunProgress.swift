@@ -14,6 +14,9 @@ public final class RunProgress: Sendable {
         var running: Set<String> = []
         var counts: [Outcome: Int] = [:]
         var statusShown = false
+        /// Builds already reported: every cell that needs a build reports it finished (the
+        /// single flight hands all of them the same record), the run prints it once.
+        var reportedBuilds: Set<String> = []
     }
 
     public init(console: Console) { self.console = console }
@@ -25,7 +28,9 @@ public final class RunProgress: Sendable {
                 state.total = cells
                 emit(&state, "run \(runID): \(cells) cells, \(builds) builds")
             case .buildFinished(let key, let status, let cached, let seconds):
-                if !cached { emit(&state, "  build \(key): \(status) in \(String(format: "%.1f", seconds)) s") }
+                if !cached, state.reportedBuilds.insert(key).inserted {
+                    emit(&state, "  build \(key): \(status) in \(String(format: "%.1f", seconds)) s")
+                }
             case .cellBooting(let cellID, let label, let attempt):
                 state.running.insert(cellID)
                 if !console.isTerminal { emit(&state, "  boot  \(cellID) \(label)\(attempt > 1 ? " (attempt \(attempt))" : "")") }

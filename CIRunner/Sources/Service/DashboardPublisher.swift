@@ -62,7 +62,7 @@ public struct DashboardPublisher: Sendable {
         // The title line is on the page already; the rest of `text` is detail, commits and diff.
         let detail = finding.text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
             .map { $0.hasPrefix("  ") ? $0.dropFirst(2) : $0 }.joined(separator: "\n")
-        return DashboardFinding(kind: kind, title: finding.title, cellIDs: finding.cellIDs, detail: detail)
+        return DashboardFinding(kind: kind, title: finding.title, cellIDs: finding.cellIDs, detail: detail, vmcsHeadline: finding.vmcsHeadline)
     }
 
     /// One commit per component, as the run page shows it; a component built at several
@@ -107,10 +107,12 @@ public struct DashboardPublisher: Sendable {
             let named = finding.cellIDs.compactMap { byID[$0] }
             guard let sibling = named.first(where: { $0.values["opt"] == OptLevel.O0.rawValue && $0.outcome == .pass }) else { continue }
             for cell in named where cell.outcome.isFailure && result[cell.cellID]?.vmcsDiff == nil {
-                // The finding carries one diff (its first failing cell's); the other failing
-                // levels are diffed here, the same way, from their vmcs.json.
+                // The finding carries its first failing cell's diffs (against -O0 first or
+                // second); the other failing levels are diffed here, the same way, from their vmcs.json.
                 var diff: String?
-                if let stored = finding.vmcsDiff, stored.failingCellID == cell.cellID, stored.passingCellID == sibling.cellID {
+                if let stored = [finding.vmcsDiff, finding.secondVMCSDiff].compactMap({ $0 })
+                    .first(where: { $0.failingCellID == cell.cellID && $0.passingCellID == sibling.cellID })
+                {
                     diff = stored.text
                 } else {
                     diff = analyzer.vmcsEvidence(passing: [(runID, sibling)], failing: [(runID, cell)])?.text

@@ -32,6 +32,8 @@ public struct RunNotification: Sendable, Codable, Equatable {
         var line = "\(run.matrix) \(run.id): \(tally.isEmpty ? "no cells" : tally)"
         if let first = run.findings.first {
             line += " · \(run.findings.count == 1 ? "finding" : "\(run.findings.count) findings"): \(first.title)"
+            // The culprit field where chat shows it, not only in `findings[].detail`.
+            if let headline = first.vmcsHeadline { line += " · \(headline)" }
         }
         if let url { line += " · \(url)" }
         text = line

@@ -31,11 +31,14 @@ extension ArtifactStore {
         ).first.map(summary)
     }
 
-    /// The recorded cells of a run, in the order they were recorded.
+    /// The recorded cells of a run, in plan order (run.json's cell list: axis values as the
+    /// matrix lists them, which tables and the axis findings' baseline rely on); cells the
+    /// list lacks come last, in the order they were recorded.
     public func cells(runID: String) throws -> [CellResult] {
-        try database.query("SELECT result_json FROM cells WHERE run_id = ? ORDER BY rowid", [.text(runID)]).map {
+        let recorded = try database.query("SELECT result_json FROM cells WHERE run_id = ? ORDER BY rowid", [.text(runID)]).map {
             try StoreFiles.decode(CellResult.self, json: try $0.string("result_json"))
         }
+        return Self.inPlanOrder(recorded, plan: planOrder(runID: runID))
     }
 
     /// The findings of a run: `findings.json` once it finished; for a run still running or
