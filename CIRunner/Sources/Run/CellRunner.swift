@@ -73,7 +73,8 @@ struct CellRunner: Sendable {
 
         // 3. Boot: INFRA retried; FAIL/TIMEOUT re-run when asked (then PASS = FLAKY).
         let vmx = host.vmxSupport(for: cell.backend)
-        let plan = BootPlan(backend: cell.backend, disks: bootDisks, smp: cell.smp, memoryMiB: cell.memoryMiB)
+        let plan = cell.bootPlan(disks: bootDisks)
+        evidence.vmx = vmx
         var attempt = 0
         var infraLeft = options.infraRetries
         var rerunsLeft = options.rerunFailed
@@ -90,13 +91,8 @@ struct CellRunner: Sendable {
                 hostHasVMX: !cell.needsVMX || vmx.supported, vmxReason: vmx.reason)
             let boot = await slots.withSlot(priority: expected[cell.id] ?? .infinity) { await BootRunner.run(request) }
             bootSeconds += boot.timeToDecision.seconds + boot.stopDuration.seconds
-            var verdict = boot.verdict
-            // A guest that needs VMX where there is none and never says so: that is the
-            // host's limit, not the hypervisor's failure.
-            if verdict.outcome == .timeout, cell.needsVMX, !vmx.supported {
-                verdict.outcome = .skip
-                verdict.reason = "\(cell.backend.rawValue) offers no VMX (\(vmx.reason)); the guest timed out without saying so"
-            }
+            let verdict = boot.verdict.accountingForMissingVMX(
+                needsVMX: cell.needsVMX, hostHasVMX: vmx.supported, vmxReason: vmx.reason, backend: cell.backend)
             evidence.recordBoot(boot, verdict: verdict)
             switch verdict.outcome {
             case .infra where infraLeft > 0:
@@ -136,12 +132,14 @@ struct CellRunner: Sendable {
             }
             guard let boot = level.boot, let record = records[index] else { continue }
             var files: [String: String] = [:]
+            var outputNames: [String: String] = [:]
             func file(_ output: String) throws -> String {
                 guard let url = record.outputURL(output) else {
                     throw UserError("level \(index) (\(level.component)): build has no output \"\(output)\"")
                 }
                 let name = url.lastPathComponent
                 files[name] = url.path
+                outputNames[name] = output
                 return name
             }
             let handover: GrubConfig.Handover =
@@ -154,8 +152,9 @@ struct CellRunner: Sendable {
             let modules = handover == .chainloader ? [] : try boot.modules.map(file)
             let config = GrubConfig(kernel: kernel, cmdline: boot.cmdline, modules: modules, handover: handover, diskIndex: index, template: boot.grubTemplate)
             let text = try config.render()
-            evidence.grubConfigs.append((index, text))
-            let disk = try await disks.build(GrubDiskSpec(files: files, grubConfig: text, diskIndex: index))
+            let spec = GrubDiskSpec(files: files, grubConfig: text, diskIndex: index)
+            evidence.disks.append(ReproduceDisk(level: index, spec: spec, outputs: outputNames))
+            let disk = try await disks.build(spec)
             result.append(BootDisk(path: disk.path, format: .raw))
         }
         return result

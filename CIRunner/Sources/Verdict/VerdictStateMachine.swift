@@ -28,6 +28,7 @@ public struct VerdictStateMachine {
     private var passSeen: [Bool]
     private var perCPU: [[Int: Int]]
     private var tail: [String] = []
+    private var grub = GrubErrorWatch()
     private var tailStart = 0
     public private(set) var linesSeen = 0
     public private(set) var decision: Verdict?
@@ -63,6 +64,12 @@ public struct VerdictStateMachine {
         let text = Self.clean(rawText)
         linesSeen += 1
         remember(text)
+        if let error = grub.observe(text) {
+            return decide(
+                .infra, rule: "grub-error",
+                reason: "GRUB failed before the kernel started (line \(number)): \(error) Check the disk's grub.cfg (kernel, modules, cmdline)",
+                number: number, text: text, at: at, withTail: true)
+        }
         if let marker = failMarkers.first(where: { $0.matches(text) }) {
             return decide(.fail, rule: "fail:\(marker.name)", reason: "fail marker \(marker.name) on line \(number)", number: number, text: text, at: at)
         }
