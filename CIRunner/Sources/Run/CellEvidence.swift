@@ -94,6 +94,11 @@ struct CellEvidence {
         for disk in disks where (try? AtomicFile.write(disk.spec.grubConfig, to: "\(folder)/\(RunLayout.grubConfig(level: disk.level))")) != nil {
             artifacts["grub-\(disk.level)"] = RunLayout.grubConfig(level: disk.level)
         }
+        if let settings = reproduction.emulatorSettings,
+            (try? AtomicFile.writeJSON(settings, to: "\(folder)/\(RunLayout.emulatorSettings)")) != nil
+        {
+            artifacts["emulator-settings"] = RunLayout.emulatorSettings
+        }
         let files = disks.flatMap { disk in
             disk.spec.files.sorted { $0.key < $1.key }.map { BootFile(level: disk.level, name: $0.key, path: $0.value) }
         }

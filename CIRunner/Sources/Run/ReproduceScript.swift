@@ -60,6 +60,17 @@ public struct ReproduceScript: Sendable {
             needsVMX: cell.needsVMX, hostHasVMX: hostHasVMX, vmxReason: vmxReason, rules: cell.verdict)
     }
 
+    /// The emulator settings reproduce.sh boots with (run from WORKDIR), for a bundle.
+    public var emulatorSettings: EmulatorSettings? {
+        let plan = cell.bootPlan(disks: bootDisks)
+        guard let configuration = try? Emulators.configuration(for: plan, in: ".") else { return nil }
+        let process = configuration.invocation.process
+        return EmulatorSettings(
+            backend: plan.backend, smp: plan.smp, memoryMiB: plan.memoryMiB, cpuModel: plan.cpuModel, extraArguments: plan.extraArguments,
+            environment: process.environment, argv: [process.executable] + process.arguments,
+            files: Dictionary(configuration.files.map { (($0.path as NSString).lastPathComponent, $0.text) }, uniquingKeysWith: { $1 }))
+    }
+
     /// The emulator's disks in WORKDIR: `disk<N>/disk.img` for built levels, the image's
     /// own path for prebuilt images (attached behind an overlay, never written).
     var bootDisks: [BootDisk] {
@@ -131,7 +142,7 @@ public struct ReproduceScript: Sendable {
             "    [ \"$d\" != / ] || break",
             "    d=$(dirname -- \"$d\")",
             "done",
-            "echo \"reproduce.sh: cell \(c(cell.id)) in $work\"",
+            "echo reproduce.sh: cell \(q(cell.id)) \"in $work\"",
         ]
     }
 
@@ -162,7 +173,7 @@ public struct ReproduceScript: Sendable {
             "else",
             "    [ -d \"$\(src)/.git\" ] || git clone -q -- \(q(record.repository)) \"$\(src)\"",
             "    git -C \"$\(src)\" checkout -q --detach \(q(record.commit))",
-            "    echo \"level \(index): building \(c(record.component)) at \(c(String(record.commit.prefix(12)))) in $\(src)\"",
+            "    echo \"level \(index): building\" \(q(record.component)) at \(q(String(record.commit.prefix(12)))) \"in $\(src)\"",
             "    (cd \"$\(src)\" && /bin/sh -c \(q(record.command)))",
             "fi",
         ]
@@ -183,15 +194,16 @@ public struct ReproduceScript: Sendable {
             let source = built?.source ?? name
             lines += [
                 "if [ -z \"$with_build_\(index)\" ] && [ -n \"$from_bundle\" ]; then f=$src\(index)/\(q(name)); else f=$src\(index)/\(q(source)); fi",
-                "[ -f \"$f\" ] || die \"level \(index): no file $f for /boot/\(c(name)) (output \(c(output))); did the build make it?\"",
+                "[ -f \"$f\" ] || die \"level \(index): no file $f for\" \(q("/boot/\(name) (output \(output)); did the build make it?"))",
             ]
             if (name as NSString).deletingLastPathComponent != "" {
                 lines.append("mkdir -p \"\(folder)/files/\"\(q((name as NSString).deletingLastPathComponent))")
             }
             lines.append("cp -- \"$f\" \"\(folder)/files/\"\(q(name))")
             if let built {
-                lines.append(
-                    "[ \"$(sha256sum < \"$f\" | cut -d' ' -f1)\" = \(q(built.sha256)) ] && echo \"level \(index): \(c(name)) has the same bytes as the run's build\" || echo \"level \(index): \(c(name)) differs from the run's build (sha256 \(built.sha256.prefix(16))…)\"")
+                let same = q("level \(index): \(name) has the same bytes as the run's build")
+                let differs = q("level \(index): \(name) differs from the run's build (sha256 \(built.sha256.prefix(16))…)")
+                lines.append("[ \"$(sha256sum < \"$f\" | cut -d' ' -f1)\" = \(q(built.sha256)) ] && echo \(same) || echo \(differs)")
             }
         }
         let tag = "repro-\(cell.id)-disk\(index)"
@@ -299,4 +311,19 @@ public struct ReproduceScript: Sendable {
         ]
         return lines
     }
+}
+
+/// `emulator-settings.json`: how reproduce.sh starts the emulator, from WORKDIR (disks
+/// `disk<N>/disk.img`): the plan's settings, the environment, the argv and the generated
+/// configuration files (bochsrc), all from ``Emulators/configuration(for:in:)``.
+public struct EmulatorSettings: Sendable, Hashable, Codable {
+    public var backend: Backend
+    public var smp: Int
+    public var memoryMiB: Int
+    public var cpuModel: String?
+    public var extraArguments: [String]
+    public var environment: [String: String]
+    public var argv: [String]
+    /// File name → text.
+    public var files: [String: String]
 }

@@ -15,6 +15,7 @@
 ///     <store>/runs/<run>/<cell>/reproduce.sh builds, disks, emulator config, boot, verdict (ReproduceScript)
 ///     <store>/runs/<run>/<cell>/verdict-rules.json  the rules reproduce.sh and `nestci judge` use
 ///     <store>/runs/<run>/<cell>/grub-<level>.cfg    each GRUB disk's grub.cfg
+///     <store>/runs/<run>/<cell>/emulator-settings.json  how reproduce.sh starts the emulator
 ///     <store>/runs/<run>/<cell>/boot-files.json     the disks' files in the store (for fetch --bundle)
 ///     <store>/runs/<run>/<cell>/build-<level>-<component>.log  build log per level
 public struct RunLayout: Sendable {
@@ -38,6 +39,7 @@ public struct RunLayout: Sendable {
     public static let reproduceScript = "reproduce.sh"
     public static let rulesFile = ReproduceScript.rulesFile
     public static let bootFiles = "boot-files.json"
+    public static let emulatorSettings = "emulator-settings.json"
     public static func grubConfig(level: Int) -> String { "grub-\(level).cfg" }
     public static func buildLog(level: Int, component: String) -> String { "build-\(level)-\(component).log" }
 }

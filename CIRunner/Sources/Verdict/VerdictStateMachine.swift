@@ -67,7 +67,7 @@ public struct VerdictStateMachine {
         if let error = grub.observe(text) {
             return decide(
                 .infra, rule: "grub-error",
-                reason: "GRUB failed before the kernel started (line \(number)): \(error) Check the disk's grub.cfg (kernel, modules, cmdline)",
+                reason: "GRUB could not start the kernel: \(error) (check the disk's grub.cfg: kernel, modules, cmdline)",
                 number: number, text: text, at: at, withTail: true)
         }
         if let marker = failMarkers.first(where: { $0.matches(text) }) {
