@@ -132,6 +132,9 @@ public struct ReproduceScript: Sendable {
             "    esac",
             "done",
             "case $gdb_port in *[!0-9]*) die \"--gdb PORT must be a number\" ;; esac",
+        ] + (cell.backend == .bochs ? [
+            "[ -z \"$gdb_port\" ] || die \"--gdb: Debian's bochs is built with its own debugger (--enable-debugger), which leaves out the gdb stub (a gdbstub: line gives 'Bochs is not compiled with gdbstub support'). Run Bochs' debugger instead: this script, then cd WORKDIR && bochs-bin -q -f bochsrc (without -rc); or use a qemu backend\"",
+        ] : []) + [
             "work=${work:-./nestci-repro-\(cell.id)}",
             "case $work in /*) ;; *) work=$PWD/$work ;; esac",
             "# Never into a store (checked before anything is created): its evidence must stay as the run left it.",
@@ -240,20 +243,17 @@ public struct ReproduceScript: Sendable {
         lines.append(ShellQuote.printfLines(rules.encoded()) + " > \(Self.rulesFile)")
         lines.append("deadline=\(cell.bootTimeoutSeconds)")
         lines.append("set -- \(ShellQuote.join(argv))")
-        lines.append("if [ -n \"$gdb_port\" ]; then")
-        if cell.backend == .bochs {
+        // Bochs refused --gdb before anything was built (see the header).
+        if cell.backend != .bochs {
             lines += [
-                "    die \"--gdb: Debian's bochs is built with its own debugger (--enable-debugger), which leaves out the gdb stub (bochs-bin: 'Bochs is not compiled with gdbstub support'). Use Bochs' debugger: cd $work && bochs-bin -q -f bochsrc (without -rc), or a qemu backend\""
-            ]
-        } else {
-            lines += [
+                "if [ -n \"$gdb_port\" ]; then",
                 "    set -- \"$@\" -gdb \"tcp::$gdb_port\" -S",
                 "    deadline=0",
                 "    echo \"qemu waits for gdb: target remote :$gdb_port (no deadline while you debug)\"",
+                "fi",
             ]
         }
         lines += [
-            "fi",
             "echo \"booting (\(cell.backend.rawValue), timeout ${deadline}s): $*\"",
             "if command -v nestci >/dev/null 2>&1; then",
             "    set +e",
