@@ -171,3 +171,79 @@ extension RealBootSuite {
         }
     }
 }
+
+extension RealBootSuite {
+    /// Issue 11 §1–2 on the demo under Bochs: a stored cell's reproduce.sh, run from inside
+    /// the store into a temporary WORKDIR, gives the stored verdict and leaves every file of
+    /// the store as it was; a fetch bundle boots again with no clone and no build.
+    @Suite(
+        "reproduce.sh and fetch bundles of a demo cell (Bochs)",
+        .enabled(if: RealBootTools.bochs && StoreCrashTests.nestciBinary != nil, "needs Bochs, GRUB tools, gcc-multilib and the nestci executable"))
+    struct ReproduceDemoTests {
+        @Test("rev=main O2 i386: reproduce.sh gives the stored FAIL (fail:vm-entry-error); the store's sha256s are unchanged; the bundle (with the O0 sibling) boots --from-bundle")
+        func demoCell() async throws {
+            let directory = try EvidenceTestDirectory()
+            let store = directory.path("store")
+            let matrix = try await DemoProject.locate().materialize(in: directory.path("demo"))
+            let cells = try MatrixFile.load(path: matrix).plan().cells.filter { $0.values["rev"] == "main" && $0.bits == .i386 }
+            let failing = try #require(cells.first { $0.opt == .O2 }).id
+            let passing = try #require(cells.first { $0.opt == .O0 }).id
+            let (console, output) = Console.capturing()
+            let status = await NestCI.main(["run", matrix, "--store", store, "--cell", failing, "--cell", passing], console: console)
+            #expect(status == 1, "\(output.err)\n\(output.out.suffix(2000))")
+            let runID = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(store)/runs").first)
+            let cellFolder = "\(store)/runs/\(runID)/\(failing)"
+            let stored = try JSONDecoder().decode(Verdict.self, from: try #require(FileManager.default.contents(atPath: "\(cellFolder)/verdict.json")))
+            #expect(stored.outcome == .fail && stored.rule == "fail:vm-entry-error")
+            let path = try #require(ScriptRun.nestciPath)
+
+            // From inside the store (the cell folder), into a temporary WORKDIR.
+            let before = try ScriptRun.hashes(store)
+            let work = directory.path("work")
+            let result = try await ScriptRun.sh(["reproduce.sh", work], in: cellFolder, path: path)
+            #expect(result.output.contains("verdict: \(stored.outcome.rawValue) (\(stored.rule))"), "\(result.output.suffix(3000))")
+            #expect(result.termination == .exited(1), "FAIL exits 1")
+            #expect(FileManager.default.fileExists(atPath: "\(work)/level0/.git"), "built from a fresh clone")
+            #expect(FileManager.default.fileExists(atPath: "\(work)/bochsrc") && FileManager.default.fileExists(atPath: "\(work)/serial.txt"))
+            let after = try ScriptRun.hashes(store)
+            #expect(before == after, "changed in the store: \(Set(after.keys).symmetricDifference(before.keys)) \(before.filter { after[$0.key] != $0.value }.keys)")
+            // The same rules judge the stored serial log the same way.
+            let judged = await NestCI.main(["judge", "\(cellFolder)/serial.log", "--rules", "\(cellFolder)/\(RunLayout.rulesFile)"], console: console)
+            #expect(judged == 1 && output.out.contains("verdict: FAIL (fail:vm-entry-error)"))
+
+            // The bundle: grub.cfg, emulator settings, rules, reproducer, binaries, and the passing sibling.
+            let bundles = directory.path("bundles")
+            let fetched = await NestCI.main(["fetch", runID, "--failed", "--bundle", "--to", bundles, "--store", store], console: console)
+            #expect(fetched == 0, "\(output.err)")
+            let bundle = "\(bundles)/\(runID)-failed.tar.gz"
+            let listing = try await SupervisedProcess.run(ProcessSpec("tar", ["tzf", bundle], timeout: .seconds(60)))
+            let entries = Set(listing.output.split(separator: "\n").map(String.init))
+            for cell in [failing, passing] {
+                for name in ["grub-0.cfg", RunLayout.emulatorSettings, RunLayout.rulesFile, "reproduce.sh", "boot/0/minivisor.bin"] {
+                    #expect(entries.contains("\(runID)/\(cell)/\(name)"), "\(cell)/\(name) missing from \(entries.sorted())")
+                }
+            }
+            let settings = try #require(try await SupervisedProcess.run(ProcessSpec("tar", ["xzOf", bundle, "\(runID)/\(failing)/\(RunLayout.emulatorSettings)"], timeout: .seconds(60))).output)
+            #expect(settings.contains("\"SDL_VIDEODRIVER\" : \"dummy\"") && settings.contains("cpu: model=corei7_skylake_x"), "\(settings)")
+            let lean = await NestCI.main(["fetch", "\(runID)/\(failing)", "--bundle", "--no-binaries", "--to", directory.path("lean"), "--store", store], console: console)
+            #expect(lean == 0)
+            let leanListing = try await SupervisedProcess.run(ProcessSpec("tar", ["tzf", directory.path("lean/\(runID)-\(failing).tar.gz")], timeout: .seconds(60)))
+            #expect(leanListing.succeeded && !leanListing.output.contains("boot/0/") && leanListing.output.contains("reproduce.sh"))
+
+            // --from-bundle: the shipped binaries, no clone, no build; the same verdict.
+            let unpacked = directory.path("unpacked")
+            try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+            let untar = try await SupervisedProcess.run(ProcessSpec("tar", ["xzf", bundle, "-C", unpacked], timeout: .seconds(60)))
+            #expect(untar.succeeded)
+            let rebooted = try await ScriptRun.sh(
+                ["\(unpacked)/\(runID)/\(failing)/reproduce.sh", "--from-bundle", directory.path("work2")], in: unpacked, path: path)
+            #expect(rebooted.output.contains("verdict: FAIL (fail:vm-entry-error)"), "\(rebooted.output.suffix(3000))")
+            #expect(!FileManager.default.fileExists(atPath: directory.path("work2/level0")))
+            // Bochs has no gdb stub in Debian's build: said plainly, before any build.
+            let gdb = try await ScriptRun.sh(["reproduce.sh", "--gdb", "1234", directory.path("work3")], in: cellFolder, path: path)
+            #expect(gdb.termination == .exited(64) && gdb.output.contains("gdb stub"), "\(gdb.output)")
+            #expect(!FileManager.default.fileExists(atPath: directory.path("work3/level0")))
+            #expect(try ScriptRun.hashes(store) == after)
+        }
+    }
+}
