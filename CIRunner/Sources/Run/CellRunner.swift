@@ -23,6 +23,7 @@ struct CellRunner: Sendable {
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var evidence = CellEvidence(cell: cell, folder: folder)
         evidence.serialLogLimit = options.serialLogLimit
+        evidence.vmx = host.vmxSupport(for: cell.backend)
         let result = try await outcome(cell, evidence: &evidence)
         try Task.checkCancellation()
         for record in evidence.buildRecords { try? await store.recordBuild(record) }
@@ -74,7 +75,6 @@ struct CellRunner: Sendable {
         // 3. Boot: INFRA retried; FAIL/TIMEOUT re-run when asked (then PASS = FLAKY).
         let vmx = host.vmxSupport(for: cell.backend)
         let plan = cell.bootPlan(disks: bootDisks)
-        evidence.vmx = vmx
         var attempt = 0
         var infraLeft = options.infraRetries
         var rerunsLeft = options.rerunFailed
