@@ -222,6 +222,15 @@ public struct ReproduceScript: Sendable {
     }
 
     private func bootLines() -> [String] {
+        guard !bootDisks.isEmpty else {
+            // A level failed to build (or the cell stopped earlier): no disk was made, so
+            // there is nothing to boot; the builds above show the failure.
+            return [
+                "# boot: the run made no disk for this cell (a build failed or the cell stopped before its disks; see result.json)",
+                "echo 'reproduce.sh: the run made no disk for this cell, so there is nothing to boot; see result.json' >&2",
+                "exit 1",
+            ]
+        }
         let plan = cell.bootPlan(disks: bootDisks)
         let configuration: EmulatorConfiguration
         do {
