@@ -149,6 +149,36 @@ extension RealBootSuite {
             #expect(ours.prefix(1 << 20) == theirs.prefix(1 << 20))
         }
 
+        @Test("--gdb PORT starts qemu with -gdb tcp::PORT -S and no deadline; stopping the script leaves no qemu")
+        func gdb() async throws {
+            let (folder, cell, record) = try await Self.fixture()
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try Self.reproduction(cell: cell, record: record).render().write(toFile: "\(folder)/reproduce.sh", atomically: true, encoding: .utf8)
+            let port = 20000 + Int(getpid() % 20000)
+            let script = try SupervisedProcess(
+                ProcessSpec(
+                    "/bin/sh", ["reproduce.sh", "--gdb", String(port), "\(folder)/gdbwork"], environment: ["PATH": ScriptRun.nestciPath ?? ScriptRun.plainPath],
+                    workingDirectory: folder, timeout: .seconds(300)))
+            // qemu waits at -S for a debugger: find it by its command line.
+            var found: String?
+            for _ in 0..<600 where found == nil {
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.allSatisfy(\.isNumber) {
+                    guard let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+                    let command = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+                    if command.hasPrefix("qemu-system"), command.contains("-gdb tcp::\(port) -S") { found = entry }
+                }
+                if found == nil { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            script.stop()
+            let result = await script.wait()
+            #expect(found != nil, "no qemu with -gdb tcp::\(port) -S: \(result.output.suffix(2000))")
+            #expect(result.output.contains("qemu waits for gdb: target remote :\(port)"), "\(result.output.suffix(1000))")
+            if let found {
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(!FileManager.default.fileExists(atPath: "/proc/\(found)/cmdline") || (try? String(contentsOfFile: "/proc/\(found)/stat", encoding: .utf8))?.contains(") Z ") == true)
+            }
+        }
+
         @Test("--with-build LEVEL=DIR boots the developer's build; a WORKDIR inside a store is refused before anything is made")
         func withBuildAndStoreRefused() async throws {
             let (folder, cell, record) = try await Self.fixture()

@@ -35,6 +35,8 @@ enum JudgeCommand {
             verdict = try judgeFile(serial, rules: rules)
         } else {
             let seconds = try arguments.int("timeout", in: 0...(7 * 86400), command: spec) ?? rules.bootTimeoutSeconds
+            // Ctrl-C (or a stopped reproduce.sh) must not leave the emulator running.
+            SignalTrap.install()
             verdict = await boot(command, serial: serial, rules: rules, deadline: seconds == 0 ? .seconds(7 * 86400) : .seconds(seconds))
         }
         let judged = verdict.accountingForMissingVMX(
