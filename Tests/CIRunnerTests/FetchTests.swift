@@ -24,7 +24,7 @@ struct FetchTests {
         #expect(FileManager.default.contentsEqual(atPath: source, andPath: target + "/serial.log"))
     }
 
-    @Test("fetch RUN --failed copies the run's files and only the failed cells")
+    @Test("fetch RUN --failed copies the run's files, the failed cells, and the passing cells their findings compare against")
     func fetchFailed() async throws {
         let fixture = try StoreFixture()
         try await fixture.fillTwoRuns()
@@ -32,7 +32,14 @@ struct FetchTests {
         let result = await fixture.nestci(["fetch", StoreFixture.currentRun, "--failed", "--to", target])
         #expect(result.status == 0)
         let top = try FileManager.default.contentsOfDirectory(atPath: target).sorted()
-        #expect(top == [Self.failedO2, Self.failedO3, "findings.json", "results.json", "run.json"].sorted())
+        // The passing side of each finding: this run's cells beside the failed ones, the
+        // previous run's (a regression) under its run id.
+        let findings = try await fixture.store.findings(runID: StoreFixture.currentRun)
+        let passing = Set(findings.flatMap(\.verdicts).filter { !$0.outcome.isFailure }.map { $0.runID == StoreFixture.currentRun ? $0.cellID : $0.runID })
+        #expect(passing.contains(StoreFixture.previousRun) && passing.count >= 2, "\(passing)")
+        #expect(top == ([Self.failedO2, Self.failedO3, "findings.json", "results.json", "run.json"] + passing).sorted())
+        let good = Cell.id(for: StoreFixture.values(rev: "good", opt: "O0"))
+        #expect(!top.contains(good), "a passing cell no finding names stays out")
         #expect(result.out.contains("\(Self.failedO3)/serial.log"))
         let none = await fixture.nestci(["fetch", StoreFixture.previousRun, "--failed", "--to", fixture.directory.path("none")])
         #expect(none.status == 0 && none.out.contains("no failed cells"))

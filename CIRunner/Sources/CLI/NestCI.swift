@@ -40,7 +40,7 @@ public enum NestCI {
     public static var commands: [CommandEntry] {
         [
             PlanCommand.entry, BuildCommand.entry, RunCommand.entry, DemoCommand.entry, RunsCommand.entry, ShowCommand.entry,
-            ReportCommand.entry, FetchCommand.entry, VMCSCommand.entry, ServeCommand.entry, TriggerCommand.entry,
+            ReportCommand.entry, FetchCommand.entry, JudgeCommand.entry, VMCSCommand.entry, ServeCommand.entry, TriggerCommand.entry,
             CancelCommand.entry, QueueCommand.entry, BenchCommand.entry, StoreStressCommand.entry,
         ]
     }

@@ -32,29 +32,39 @@ public struct BochsEmulator: Emulator {
     }
 
     public func prepare(_ plan: BootPlan, in folder: String) throws -> EmulatorInvocation {
+        let configuration = try configuration(plan, in: folder)
+        Self.removeStaleLocks(for: plan.disks.map(\.path))
+        for file in configuration.files {
+            do {
+                try file.text.write(toFile: file.path, atomically: true, encoding: .utf8)
+            } catch {
+                throw EmulatorError(.io, "bochs: cannot write \(file.path): \(error.localizedDescription); check the cell folder")
+            }
+        }
+        return configuration.invocation
+    }
+
+    /// The bochsrc, the debugger commands and the process for `plan` run from `folder`,
+    /// without writing anything: what ``prepare(_:in:)`` writes and what reproduce.sh
+    /// writes on another machine.
+    public func configuration(_ plan: BootPlan, in folder: String) throws -> EmulatorConfiguration {
         let serial = Emulators.path(folder, "serial.txt")
         let log = Emulators.path(folder, "bochs.log")
         let rc = Emulators.path(folder, "bochsrc")
         let commands = Emulators.path(folder, "bochs-commands")
         let text = try bochsrc(plan, folder: folder, serial: serial, log: log)
-        Self.removeStaleLocks(for: plan.disks.map(\.path))
-        do {
-            try text.write(toFile: rc, atomically: true, encoding: .utf8)
-            // The debugger build stops at a prompt: continue, and quit when the
-            // simulation ends instead of waiting for a person.
-            try "c\nquit\n".write(toFile: commands, atomically: true, encoding: .utf8)
-        } catch {
-            throw EmulatorError(.io, "bochs: cannot write \(rc): \(error.localizedDescription); check the cell folder")
-        }
         let spec = ProcessSpec(
             binary, ["-q", "-f", rc, "-rc", commands],
             // No nogui in Debian's build: SDL2 with the dummy driver is headless and opens
             // no port (rfb would start a VNC listener).
             environment: ["SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"],
             workingDirectory: folder, gracePeriod: .seconds(2), outputLimit: 1 << 20)
-        return EmulatorInvocation(
+        let invocation = EmulatorInvocation(
             process: spec, serialLog: serial, emulatorLog: Emulators.path(folder, "emulator.log"), backendLog: log,
             configFiles: [rc, commands])
+        // The debugger build stops at a prompt: continue, and quit when the simulation
+        // ends instead of waiting for a person.
+        return EmulatorConfiguration(invocation: invocation, files: [(rc, text), (commands, "c\nquit\n")])
     }
 
     /// The generated configuration.

@@ -33,6 +33,19 @@ public struct EmulatorInvocation: Sendable {
     }
 }
 
+/// An emulator's configuration for one boot, not yet written: the files to write (bochsrc,
+/// debugger commands) and the process to start.
+public struct EmulatorConfiguration: Sendable {
+    public var invocation: EmulatorInvocation
+    /// Path (in the boot's folder) and content of each generated file.
+    public var files: [(path: String, text: String)]
+
+    public init(invocation: EmulatorInvocation, files: [(path: String, text: String)] = []) {
+        self.invocation = invocation
+        self.files = files
+    }
+}
+
 /// A plan this backend cannot run. The harness's problem (INFRA), never the guest's.
 public struct EmulatorError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
@@ -57,6 +70,16 @@ public enum Emulators {
         switch backend {
         case .qemuKVM, .qemuTCG: QemuEmulator(backend: backend)
         case .bochs: BochsEmulator()
+        }
+    }
+
+    /// The configuration the default emulator of `plan`'s backend would use in `folder`,
+    /// without writing anything: the same text and argv a real boot gets, so reproduce.sh
+    /// carries every emulator setting of the cell.
+    public static func configuration(for plan: BootPlan, in folder: String) throws -> EmulatorConfiguration {
+        switch plan.backend {
+        case .bochs: return try BochsEmulator().configuration(plan, in: folder)
+        case .qemuKVM, .qemuTCG: return EmulatorConfiguration(invocation: try QemuEmulator(backend: plan.backend).prepare(plan, in: folder))
         }
     }
 

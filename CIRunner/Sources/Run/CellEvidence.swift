@@ -11,7 +11,10 @@ struct CellEvidence {
     private(set) var commits: [String: String] = [:]
     private var builds: [(level: Int, record: BuildRecord)] = []
     var buildRecords: [BuildRecord] { builds.map(\.record) }
-    var grubConfigs: [(level: Int, text: String)] = []
+    /// The GRUB disks made for this cell (reproduce.sh remakes them).
+    var disks: [ReproduceDisk] = []
+    /// What the host probe said about VMX on the cell's backend (for the rules file).
+    var vmx: (supported: Bool, reason: String)?
     private var lastBoot: BootResult?
     private var lastVerdict: Verdict?
     private var artifacts: [String: String] = [:]
@@ -60,6 +63,7 @@ struct CellEvidence {
                 artifacts["verdict"] = RunLayout.verdictFile
             }
         }
+        writeReproductionFiles()
         if (try? AtomicFile.write(reproduceScript(), to: "\(folder)/\(RunLayout.reproduceScript)")) != nil {
             chmod("\(folder)/\(RunLayout.reproduceScript)", 0o755)
             artifacts["reproduce"] = RunLayout.reproduceScript
@@ -70,36 +74,46 @@ struct CellEvidence {
         return result
     }
 
-    /// The exact build commands per level (commit, flags) and the emulator command line.
-    func reproduceScript() -> String {
-        var lines = [
-            "#!/bin/sh",
-            "# nestci: reproduce cell \(cell.id) — \(cell.chain): \(cell.levelSummary), \(cell.backend.rawValue), smp \(cell.smp)",
-            "# Usage: sh reproduce.sh [WORKDIR]   (builds every level from its exact commit, then boots)",
-            "set -eu",
-            "work=\"${1:-./nestci-repro-\(cell.id)}\"",
-            "mkdir -p \"$work\"",
-        ]
-        for (level, record) in builds.sorted(by: { $0.level < $1.level }) {
-            let dir = "\"$work/level\(level)-\(record.component)\""
-            lines += [
-                "",
-                "# level \(level): \(record.component) \(record.opt.rawValue)/\(record.bits.rawValue) at \(record.commit) (\(record.revision))",
-                "# {opt} = \(record.optFlags)" + (record.workarounds.isEmpty ? "" : " — workarounds: " + record.workarounds.map { "\($0.flags.joined(separator: " ")): \($0.reason)" }.joined(separator: "; ")),
-                "[ -d \(dir) ] || git clone -q \(ShellQuote.quote(record.repository)) \(dir)",
-                "git -C \(dir) checkout -q --detach \(record.commit)",
-                "(cd \(dir) && \(record.command))",
-            ]
-        }
-        for (level, text) in grubConfigs.sorted(by: { $0.level < $1.level }) {
-            lines += ["", "# grub.cfg of disk \(level) (nestci built the disk with grub-mkimage + mtools; see its README):"]
-            lines += text.split(separator: "\n", omittingEmptySubsequences: false).map { "#   \($0)" }
-        }
-        if let boot = lastBoot {
-            lines += ["", "# boot (disks from the nestci store; base images are attached read-only/snapshot):", boot.commandLine]
-        } else {
-            lines += ["", "# the cell did not boot (\(cell.id)): see result.json"]
-        }
-        return lines.joined(separator: "\n") + "\n"
+    /// The reproducer: ``ReproduceScript`` over this cell's builds and disks.
+    func reproduction() -> ReproduceScript {
+        ReproduceScript(
+            cell: cell, builds: Dictionary(builds.map { ($0.level, $0.record) }, uniquingKeysWith: { $1 }), disks: disks,
+            hostHasVMX: vmx?.supported ?? false, vmxReason: vmx?.reason ?? "the cell did not reach its boot")
     }
+
+    /// reproduce.sh's text.
+    func reproduceScript() -> String { reproduction().render() }
+
+    /// Beside reproduce.sh, what a fetch bundle needs to boot again: the rules, each disk's
+    /// grub.cfg and the boot binaries' places in the store (copied into the bundle).
+    private mutating func writeReproductionFiles() {
+        let reproduction = reproduction()
+        if (try? AtomicFile.write(reproduction.rules.encoded(), to: "\(folder)/\(RunLayout.rulesFile)")) != nil {
+            artifacts["rules"] = RunLayout.rulesFile
+        }
+        for disk in disks where (try? AtomicFile.write(disk.spec.grubConfig, to: "\(folder)/\(RunLayout.grubConfig(level: disk.level))")) != nil {
+            artifacts["grub-\(disk.level)"] = RunLayout.grubConfig(level: disk.level)
+        }
+        if let settings = reproduction.emulatorSettings,
+            (try? AtomicFile.writeJSON(settings, to: "\(folder)/\(RunLayout.emulatorSettings)")) != nil
+        {
+            artifacts["emulator-settings"] = RunLayout.emulatorSettings
+        }
+        let files = disks.flatMap { disk in
+            disk.spec.files.sorted { $0.key < $1.key }.map { BootFile(level: disk.level, name: $0.key, path: $0.value) }
+        }
+        if !files.isEmpty, (try? AtomicFile.writeJSON(files, to: "\(folder)/\(RunLayout.bootFiles)")) != nil {
+            artifacts["boot-files"] = RunLayout.bootFiles
+        }
+    }
+}
+
+/// A file on one of a cell's GRUB disks: where it is in the store (`boot-files.json`), so
+/// a fetch bundle can carry it to `boot/<level>/<name>` for `reproduce.sh --from-bundle`.
+struct BootFile: Sendable, Hashable, Codable {
+    var level: Int
+    /// Its name under `/boot` on the disk.
+    var name: String
+    /// Absolute path of the build output in the store.
+    var path: String
 }

@@ -25,6 +25,7 @@ struct CellRunner: Sendable {
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var evidence = CellEvidence(cell: cell, folder: folder)
         evidence.serialLogLimit = options.serialLogLimit
+        evidence.vmx = host.vmxSupport(for: cell.backend)
         let result = try await outcome(cell, evidence: &evidence)
         try Task.checkCancellation()
         for record in evidence.buildRecords { try? await store.recordBuild(record) }
@@ -81,7 +82,7 @@ struct CellRunner: Sendable {
 
         // 3. Boot: INFRA retried; FAIL/TIMEOUT re-run when asked (then PASS = FLAKY).
         let vmx = host.vmxSupport(for: cell.backend, cpuModel: cell.emulator?.cpu)
-        let plan = BootPlan(cell: cell, disks: bootDisks)
+        let plan = cell.bootPlan(disks: bootDisks)
         var attempt = 0
         var infraLeft = options.infraRetries
         var rerunsLeft = options.rerunFailed
@@ -139,12 +140,14 @@ struct CellRunner: Sendable {
             }
             guard let boot = level.boot, let record = records[index] else { continue }
             var files: [String: String] = [:]
+            var outputNames: [String: String] = [:]
             func file(_ output: String) throws -> String {
                 guard let url = record.outputURL(output) else {
                     throw RunError(.missingInput, "level \(index) (\(level.component)): build has no output \"\(output)\"")
                 }
                 let name = url.lastPathComponent
                 files[name] = url.path
+                outputNames[name] = output
                 return name
             }
             let handover: GrubConfig.Handover =
@@ -157,8 +160,9 @@ struct CellRunner: Sendable {
             let modules = handover == .chainloader ? [] : try boot.modules.map(file)
             let config = GrubConfig(kernel: kernel, cmdline: boot.cmdline, modules: modules, handover: handover, diskIndex: index, template: boot.grubTemplate)
             let text = try config.render()
-            evidence.grubConfigs.append((index, text))
-            let disk = try await disks.build(GrubDiskSpec(files: files, grubConfig: text, diskIndex: index))
+            let spec = GrubDiskSpec(files: files, grubConfig: text, diskIndex: index)
+            evidence.disks.append(ReproduceDisk(level: index, spec: spec, outputs: outputNames))
+            let disk = try await disks.build(spec)
             result.append(BootDisk(path: disk.path, format: .raw))
         }
         return result

@@ -12,7 +12,11 @@
 ///     <store>/runs/<run>/<cell>/verdict.json the deciding rule, line, text, timing
 ///     <store>/runs/<run>/<cell>/vmcs.json    VMCS dumps parsed from serial.log
 ///     <store>/runs/<run>/<cell>/result.json  its CellResult
-///     <store>/runs/<run>/<cell>/reproduce.sh build commands per level + emulator command
+///     <store>/runs/<run>/<cell>/reproduce.sh builds, disks, emulator config, boot, verdict (ReproduceScript)
+///     <store>/runs/<run>/<cell>/verdict-rules.json  the rules reproduce.sh and `nestci judge` use
+///     <store>/runs/<run>/<cell>/grub-<level>.cfg    each GRUB disk's grub.cfg
+///     <store>/runs/<run>/<cell>/emulator-settings.json  how reproduce.sh starts the emulator
+///     <store>/runs/<run>/<cell>/boot-files.json     the disks' files in the store (for fetch --bundle)
 ///     <store>/runs/<run>/<cell>/build-<level>-<component>.log  build log per level
 public struct RunLayout: Sendable {
     public var store: String
@@ -33,5 +37,9 @@ public struct RunLayout: Sendable {
     public static let vmcsFile = "vmcs.json"
     public static let resultFile = "result.json"
     public static let reproduceScript = "reproduce.sh"
+    public static let rulesFile = ReproduceScript.rulesFile
+    public static let bootFiles = "boot-files.json"
+    public static let emulatorSettings = "emulator-settings.json"
+    public static func grubConfig(level: Int) -> String { "grub-\(level).cfg" }
     public static func buildLog(level: Int, component: String) -> String { "build-\(level)-\(component).log" }
 }

@@ -4,7 +4,7 @@ import Matrix
 public struct Verdict: Sendable, Hashable, Codable {
     public var outcome: Outcome
     /// The deciding rule: `pass:<marker>`, `fail:<marker>`, `unsupported:<marker>`,
-    /// `deadline`, `guest-stopped`, `emulator-exited`, `emulator-failed-to-start`,
+    /// `grub-error`, `deadline`, `guest-stopped`, `emulator-exited`, `emulator-failed-to-start`,
     /// `cancelled`.
     public var rule: String
     /// One sentence for a report: what happened and, for INFRA, what to do.

@@ -28,6 +28,7 @@ public struct VerdictStateMachine {
     private var passSeen: [Bool]
     private var perCPU: [[Int: Int]]
     private var tail: [String] = []
+    private var grub = GrubErrorWatch()
     private var tailStart = 0
     public private(set) var linesSeen = 0
     public private(set) var decision: Verdict?
@@ -63,6 +64,12 @@ public struct VerdictStateMachine {
         let text = Self.clean(rawText)
         linesSeen += 1
         remember(text)
+        if let error = grub.observe(text) {
+            return decide(
+                .infra, rule: "grub-error",
+                reason: "GRUB could not start the kernel: \(error) (check the disk's grub.cfg: kernel, modules, cmdline)",
+                number: number, text: text, at: at, withTail: true)
+        }
         // Unsupported before fail: "no SVM extensions. HALT!" is about the host.
         if let marker = unsupportedMarkers.first(where: { $0.matches(text) }) {
             if hostHasVMX {

@@ -32,6 +32,8 @@ public struct GrubConfig: Sendable, Hashable, Codable {
     /// `{kernel}` (`/boot/<name>`), `{cmdline}`, `{modules}` (one `module` line each),
     /// `{next}` (the hand-over lines), `{load}` (multiboot + modules + next),
     /// `{disk}` (N), `{nextDisk}` (N+1). GRUB's own `${var}` syntax is left alone.
+    /// `{cmdline}` and `{kernel}` are substituted as GRUB-quoted words (``quote(_:)``),
+    /// so put them bare in a template, never inside quotes of its own.
     public var template: String?
 
     public init(
@@ -73,27 +75,53 @@ public struct GrubConfig: Sendable, Hashable, Codable {
         if kernel == nil, !modules.isEmpty {
             throw GrubDiskError(.badTemplate, "disk \(diskIndex): modules \(modules) given without a kernel to load them")
         }
-        let kernelPath = kernel.map { "/boot/\($0)" } ?? ""
-        let moduleLines = modules.map { "module /boot/\($0)" }.joined(separator: "\n")
+        try Self.checkNoControlCharacters(cmdline, what: "cmdline")
+        for name in [kernel].compactMap({ $0 }) + modules { try Self.checkNoControlCharacters(name, what: "boot file name") }
+        if case .fileModule(let name) = handover { try Self.checkNoControlCharacters(name, what: "boot file name") }
+        let kernelPath = kernel.map { Self.quote("/boot/\($0)") } ?? ""
+        let moduleLines = modules.map { "module " + Self.quote("/boot/\($0)") }.joined(separator: "\n")
+        let quotedCmdline = Self.quoteCommandLine(cmdline)
         let next: String
         switch handover {
         case .none: next = ""
         case .bootSectorModule: next = "module --nounzip (hd\(diskIndex + 1))+1"
         case .chainloader: next = "set root=(hd\(diskIndex + 1))\nchainloader +1"
-        case .fileModule(let name): next = "module /boot/\(name)"
+        case .fileModule(let name): next = "module " + Self.quote("/boot/\(name)")
         }
         var load: [String] = []
-        if let kernel { load.append("multiboot /boot/\(kernel) \(cmdline)".trimmingTrailingSpaces) }
+        if kernel != nil { load.append("multiboot \(kernelPath) \(quotedCmdline)".trimmingTrailingSpaces) }
         if !moduleLines.isEmpty { load.append(moduleLines) }
         if !next.isEmpty { load.append(next) }
         let replacements: [(String, String)] = [
             ("{serial}", Self.serialLines), ("{load}", load.joined(separator: "\n")),
-            ("{kernel}", kernelPath), ("{cmdline}", cmdline), ("{modules}", moduleLines),
+            ("{kernel}", kernelPath), ("{cmdline}", quotedCmdline), ("{modules}", moduleLines),
             ("{next}", next), ("{nextDisk}", String(diskIndex + 1)), ("{disk}", String(diskIndex)),
         ]
         var text = template ?? Self.defaultTemplate
         for (placeholder, value) in replacements { text = text.replacingOccurrences(of: placeholder, with: value) }
         return text
+    }
+
+    /// `word` for GRUB's script lexer: bare when it is plain, otherwise in single quotes.
+    /// GRUB follows the POSIX shell here (nothing expands inside `'…'`, `\'` outside
+    /// quotes is a literal quote, adjacent pieces make one word), so the shell's quoting
+    /// is GRUB's: `$`, `;`, `<`, `>`, `|`, `&`, `{`, `}` and quotes in a cmdline reach the
+    /// kernel as text instead of being read as GRUB syntax.
+    public static func quote(_ word: String) -> String { ShellQuote.quote(word) }
+
+    /// The cmdline split on blanks, each word quoted: the kernel gets the same words,
+    /// separated by single spaces, and GRUB runs none of them.
+    static func quoteCommandLine(_ cmdline: String) -> String {
+        cmdline.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { quote(String($0)) }.joined(separator: " ")
+    }
+
+    /// A newline would end the `multiboot` line and start a GRUB command of the matrix's
+    /// choosing; other control characters have no use in a cmdline.
+    static func checkNoControlCharacters(_ value: String, what: String) throws {
+        guard let bad = value.unicodeScalars.first(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7f }) else { return }
+        throw GrubDiskError(
+            .badTemplate,
+            "\(what) \"\(ShellQuote.comment(value))\" contains the control character \(String(format: "0x%02x", bad.value)), which would end a grub.cfg line; remove it")
     }
 }
 

@@ -36,6 +36,10 @@ public struct GrubDiskBuilder: Sendable {
     /// Bochs derives a CHS geometry of 16 heads × 63 sectors from a flat image: keep the
     /// size a whole number of cylinders so no sector falls off the end.
     static let cylinderBytes = 16 * 63 * 512
+    /// The FAT partition is at least this big, and has this much room beyond the payload's
+    /// eighth of FAT overhead (``diskSize(payloadBytes:)``).
+    static let minimumPartitionBytes = 4 << 20
+    static let partitionSlackBytes = 1 << 20
 
     public init(store: String, grubDirectory: String = "/usr/lib/grub/i386-pc", toolTimeout: Duration = .seconds(120)) {
         self.store = store
@@ -70,6 +74,38 @@ public struct GrubDiskBuilder: Sendable {
         return GrubDisk(path: final, key: key, reused: false)
     }
 
+    /// This disk's own first partition at its planned position.
+    static func fallbackPrefix(diskIndex: Int) -> String { "(hd\(diskIndex),msdos1)/boot/grub" }
+
+    /// The core's embedded config: find this disk's partition by its tag file.
+    static func earlyConfig(tagPath: String) -> String {
+        "search --no-floppy --file --set=root \(tagPath)\nset prefix=($root)/boot/grub\n"
+    }
+
+    /// `grub-mkimage`'s arguments for the core image of `spec`.
+    func mkimageArguments(_ spec: GrubDiskSpec, core: String, early: String, prefix: String) -> [String] {
+        ["-O", "i386-pc", "-d", grubDirectory, "-o", core, "-c", early, "-p", prefix] + Self.coreModules + spec.extraModules
+    }
+
+    /// mtools' `-i` image argument: the FAT partition inside the disk image.
+    static func fatImage(_ image: String) -> String { "\(image)@@\(Int(partitionStartSector) * 512)" }
+
+    /// A fixed volume serial keeps rebuilt images alike (timestamps still differ).
+    static func mformatArguments(fat: String) -> [String] { ["-i", fat, "-N", "4e455354", "-v", "NESTCI", "::"] }
+
+    /// `/boot`, `/boot/grub` and every parent folder of the files, parents first (for `mmd`).
+    static func directories(for names: [String]) -> [String] {
+        var directories: Set<String> = ["::/boot", "::/boot/grub"]
+        for name in names {
+            var parent = (name as NSString).deletingLastPathComponent
+            while !parent.isEmpty {
+                directories.insert("::/boot/\(parent)")
+                parent = (parent as NSString).deletingLastPathComponent
+            }
+        }
+        return directories.sorted { ($0.count, $0) < ($1.count, $1) }
+    }
+
     /// The tag file name whose presence identifies a disk's own partition.
     static func tagName(key: String) -> String { "nestci-\(key.prefix(24))" }
 
@@ -83,14 +119,11 @@ public struct GrubDiskBuilder: Sendable {
         let tagPath = "/boot/\(Self.tagName(key: key))"
         // The prefix baked into the core is only a fallback for when the tag search
         // fails: this disk's own first partition at its planned position.
-        let fallbackPrefix = "(hd\(spec.diskIndex),msdos1)/boot/grub"
-        try write("search --no-floppy --file --set=root \(tagPath)\nset prefix=($root)/boot/grub\n", to: early)
+        let fallbackPrefix = Self.fallbackPrefix(diskIndex: spec.diskIndex)
+        try write(Self.earlyConfig(tagPath: tagPath), to: early)
         try write(spec.grubConfig, to: config)
         try write(key + "\n", to: tag)
-        try await run(
-            "grub-mkimage",
-            ["-O", "i386-pc", "-d", grubDirectory, "-o", core, "-c", early, "-p", fallbackPrefix]
-                + Self.coreModules + spec.extraModules)
+        try await run("grub-mkimage", mkimageArguments(spec, core: core, early: early, prefix: fallbackPrefix))
 
         let coreBytes = try readBytes(core)
         let gap = Int(Self.partitionStartSector - 1) * 512
@@ -104,18 +137,9 @@ public struct GrubDiskBuilder: Sendable {
             throw GrubDiskError(.io, "cannot create a \(diskBytes)-byte image at \(image): \(String(cString: strerror(errno))); check free space")
         }
 
-        let fat = "\(image)@@\(Int(Self.partitionStartSector) * 512)"
-        // A fixed volume serial keeps rebuilt images alike (timestamps still differ).
-        try await run("mformat", ["-i", fat, "-N", "4e455354", "-v", "NESTCI", "::"])
-        var directories: Set<String> = ["::/boot", "::/boot/grub"]
-        for name in spec.files.keys {
-            var parent = (name as NSString).deletingLastPathComponent
-            while !parent.isEmpty {
-                directories.insert("::/boot/\(parent)")
-                parent = (parent as NSString).deletingLastPathComponent
-            }
-        }
-        try await run("mmd", ["-i", fat] + directories.sorted { $0.count < $1.count })
+        let fat = Self.fatImage(image)
+        try await run("mformat", Self.mformatArguments(fat: fat))
+        try await run("mmd", ["-i", fat] + Self.directories(for: Array(spec.files.keys)))
         try await run("mcopy", ["-i", fat, config, "::/boot/grub/grub.cfg"])
         try await run("mcopy", ["-i", fat, tag, "::\(tagPath)"])
         for (name, path) in spec.files.sorted(by: { $0.key < $1.key }) {
@@ -133,7 +157,7 @@ public struct GrubDiskBuilder: Sendable {
     /// Disk size for `payloadBytes` of files: the 1 MiB gap, the payload with room for
     /// FAT overhead, at least 4 MiB of partition, rounded up to whole Bochs cylinders.
     static func diskSize(payloadBytes: Int) -> Int {
-        let partition = max(4 << 20, payloadBytes + payloadBytes / 8 + (1 << 20))
+        let partition = max(minimumPartitionBytes, payloadBytes + payloadBytes / 8 + partitionSlackBytes)
         let raw = Int(partitionStartSector) * 512 + partition
         return (raw + cylinderBytes - 1) / cylinderBytes * cylinderBytes
     }
