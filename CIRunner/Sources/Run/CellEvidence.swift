@@ -94,7 +94,7 @@ struct CellEvidence {
         for disk in disks where (try? AtomicFile.write(disk.spec.grubConfig, to: "\(folder)/\(RunLayout.grubConfig(level: disk.level))")) != nil {
             artifacts["grub-\(disk.level)"] = RunLayout.grubConfig(level: disk.level)
         }
-        if let settings = reproduction.emulatorSettings,
+        if let settings = reproduction.emulatorLaunch,
             (try? AtomicFile.writeJSON(settings, to: "\(folder)/\(RunLayout.emulatorSettings)")) != nil
         {
             artifacts["emulator-settings"] = RunLayout.emulatorSettings

@@ -61,12 +61,12 @@ public struct ReproduceScript: Sendable {
     }
 
     /// The emulator settings reproduce.sh boots with (run from WORKDIR), for a bundle.
-    public var emulatorSettings: EmulatorSettings? {
+    public var emulatorLaunch: EmulatorLaunch? {
         let plan = cell.bootPlan(disks: bootDisks)
         guard let configuration = try? Emulators.configuration(for: plan, in: ".") else { return nil }
         let process = configuration.invocation.process
-        return EmulatorSettings(
-            backend: plan.backend, smp: plan.smp, memoryMiB: plan.memoryMiB, cpuModel: plan.cpuModel, extraArguments: plan.extraArguments,
+        return EmulatorLaunch(
+            backend: plan.backend, smp: plan.smp, memoryMiB: plan.memoryMiB, cpuModel: plan.cpuModel, machine: plan.machine, extraArguments: plan.extraArguments,
             environment: process.environment, argv: [process.executable] + process.arguments,
             files: Dictionary(configuration.files.map { (($0.path as NSString).lastPathComponent, $0.text) }, uniquingKeysWith: { $1 }))
     }
@@ -329,11 +329,12 @@ public struct ReproduceScript: Sendable {
 /// `emulator-settings.json`: how reproduce.sh starts the emulator, from WORKDIR (disks
 /// `disk<N>/disk.img`): the plan's settings, the environment, the argv and the generated
 /// configuration files (bochsrc), all from ``Emulators/configuration(for:in:)``.
-public struct EmulatorSettings: Sendable, Hashable, Codable {
+public struct EmulatorLaunch: Sendable, Hashable, Codable {
     public var backend: Backend
     public var smp: Int
     public var memoryMiB: Int
     public var cpuModel: String?
+    public var machine: String?
     public var extraArguments: [String]
     public var environment: [String: String]
     public var argv: [String]
