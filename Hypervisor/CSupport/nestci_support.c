@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -54,7 +55,12 @@ static void reset_signals(void) {
     sigemptyset(&action.sa_mask);
     for (int signal = 1; signal < NSIG; signal++) {
         if (signal == SIGKILL || signal == SIGSTOP) continue;
-        (void)sigaction(signal, &action, NULL);
+        if (sigaction(signal, &action, NULL) != 0) {
+            // glibc refuses its own reserved signals (32, 33), yet an ignored one would
+            // stay ignored across exec: ask the kernel directly (SIG_DFL needs no restorer).
+            struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } raw = {SIG_DFL, 0, NULL, 0};
+            (void)syscall(SYS_rt_sigaction, signal, &raw, NULL, sizeof raw.mask);
+        }
     }
 }
 
