@@ -54,8 +54,8 @@ int nestci_spawn(const nestci_spawn_request *request, pid_t *pid, int *step);
 /// Forks the watchdog: a process in its own session that keeps a list of process groups
 /// sent over `*fd` (messages of two int32: 1 = add, 2 = remove, then the group id) and,
 /// when the socket closes (nestci exited or was killed, even by SIGKILL), SIGKILLs each
-/// group and every process whose environment carries `token` (descendants that left their
-/// group), then exits. Returns its pid, or -1 with errno.
+/// group and every process with an environment entry starting with `token` (descendants
+/// that left their group; `token` is "NAME=value-prefix"), then exits. Returns its pid, or -1 with errno.
 pid_t nestci_start_watchdog(int *fd, const char *token);
 
 #endif

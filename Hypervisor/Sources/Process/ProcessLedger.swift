@@ -47,7 +47,8 @@ public struct ProcessLedger: Sendable {
         guard let data = try? JSONEncoder().encode(record) else { return }
         // A ledger that cannot be written (a read-only or vanished store) must not stop a
         // child from starting; the watchdog and the death signal still cover it.
-        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        // Not with intermediate folders: a store removed meanwhile must not come back.
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         let temporary = "\(folder)/.\(owner.pid)-\(owner.start).tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: data) else { return }
         rename(temporary, file)

@@ -32,6 +32,8 @@ public final class ProcessRegistry: Sendable {
         var closed = false
         var sequence = 0
         var ledger: ProcessLedger?
+        /// What attaching each store's ledger swept, in total.
+        var swept: [String: ProcessLedger.Sweep] = [:]
         var watchdog: (pid: Int32, socket: Int32)?
     }
 
@@ -94,16 +96,23 @@ public final class ProcessRegistry: Sendable {
 
     /// Ends the strays of dead nestci processes recorded in `store`'s ledger, then records
     /// this process's own children there. Idempotent; call it when a command opens a store.
+    /// Returns all that attaching this store swept in this process so far (the command
+    /// line attaches before the service has a logger to say so).
     @discardableResult
     public func attachLedger(store: String) -> ProcessLedger.Sweep {
         let ledger = ProcessLedger(store: store)
         let swept = ledger.sweep()
-        state.withLock { state in
-            guard state.ledger?.folder != ledger.folder else { return }
-            state.ledger = ledger
-            write(state)
+        return state.withLock { state in
+            var total = state.swept[ledger.folder] ?? .init()
+            total.owners += swept.owners
+            total.killed += swept.killed
+            state.swept[ledger.folder] = total
+            if state.ledger?.folder != ledger.folder {
+                state.ledger = ledger
+                write(state)
+            }
+            return total
         }
-        return swept
     }
 
     /// SIGTERM to every group, SIGKILL to those still there after `grace`, then to every
@@ -170,7 +179,7 @@ public final class ProcessRegistry: Sendable {
 
     private func startWatchdog() -> (pid: Int32, socket: Int32)? {
         var socket: Int32 = -1
-        let pid = nestci_start_watchdog(&socket, token)
+        let pid = nestci_start_watchdog(&socket, "\(ProcessTable.tokenVariable)=\(token)")
         // Without a watchdog the death signal and the ledger still cover the children.
         return pid > 0 ? (pid, socket) : nil
     }
