@@ -121,6 +121,8 @@ int nestci_spawn(const nestci_spawn_request *request, pid_t *pid_out, int *step_
 
 // MARK: - Watchdog
 
+extern char **environ;
+
 #define NESTCI_WATCHDOG_GROUPS 65536
 static int32_t watchdog_groups[NESTCI_WATCHDOG_GROUPS];
 static char watchdog_environ[1 << 20];
@@ -209,6 +211,15 @@ pid_t nestci_start_watchdog(int *fd_out, const char *token) {
         signal(SIGQUIT, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);
         setsid();
+        // The watchdog is a fork, not an exec: its /proc/PID/environ is nestci's own, and
+        // would carry the token of a supervising nestci above us (a test, a nested run),
+        // whose sweeper would then take it for an escaped descendant. Rename the entry in
+        // place (this copy of the page only).
+        const char *equals = strchr(token_copy, '=');
+        size_t name = equals ? (size_t)(equals - token_copy) + 1 : 0;
+        for (char **entry = environ; name > 0 && entry && *entry; entry++) {
+            if (strncmp(*entry, token_copy, name) == 0) (*entry)[0] = '_';
+        }
         int null = open("/dev/null", O_RDWR);
         if (null >= 0) {
             dup2(null, 0);

@@ -130,4 +130,29 @@ struct TornDownRunTests {
         #expect(try await Self.recordedCells(fixture).isEmpty)
         #expect(Self.publishedBuilds(fixture).isEmpty)
     }
+
+    @Test("nestci cancel of a service's run kills its builds within 2 s of the service seeing it; the run is cancelled, nothing recorded")
+    func serviceCancelKillsBuilds() async throws {
+        let fixture = try await FixtureMatrix.make()
+        defer { fixture.remove() }
+        try KillTests.hangingBuilds(fixture)
+        let config = try ServiceTests.config(fixture, watch: false, slots: 1)
+        _ = await ServiceTests.cli(["trigger", fixture.matrix, "--store", fixture.store, "--reason", "cancel test"])
+        let service = try ServiceTests.serve(fixture, config: config)
+        defer { service.stop() }
+        try #require(try await KillTests.waitFor(3) { KillTests.sleepers(fixture) } >= 3, "the service's run should be building")
+        let store = try ArtifactStore(root: fixture.store)
+        let runID = try #require(try await store.runs().first?.id)
+        let cancelled = ContinuousClock.now
+        let (status, output) = await ServiceTests.cli(["cancel", runID, "--store", fixture.store])
+        #expect(status == 0, "\(output)")
+        _ = try await KillTests.waitFor(1, seconds: 10) { KillTests.sleepers(fixture) == 0 ? 1 : 0 }
+        let took = ContinuousClock.now - cancelled
+        // The service looks at cancel requests once a tick (0.5 s).
+        #expect(took < .milliseconds(2500), "builds still running \(took) after nestci cancel")
+        try await ServiceTests.waitFor("the queue entry to be cancelled", seconds: 30) { try await store.queue().first?.state == .cancelled }
+        #expect(try await Self.recordedCells(fixture).isEmpty)
+        kill(service.pid, SIGTERM)
+        _ = await service.wait()
+    }
 }
