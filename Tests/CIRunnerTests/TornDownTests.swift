@@ -125,6 +125,7 @@ struct TornDownRunTests {
         run.cancel()
         let gone = try await KillTests.waitFor(1, seconds: 10) { KillTests.sleepers(fixture) == 0 ? 1 : 0 }
         let took = ContinuousClock.now - cancelled
+        print("[cancel] builds gone \(took) after the run's task was cancelled")
         #expect(gone == 1 && took < .seconds(2), "builds still running \(took) after cancel")
         await #expect(throws: CancellationError.self) { _ = try await run.value }
         #expect(try await Self.recordedCells(fixture).isEmpty)
@@ -148,6 +149,7 @@ struct TornDownRunTests {
         #expect(status == 0, "\(output)")
         _ = try await KillTests.waitFor(1, seconds: 10) { KillTests.sleepers(fixture) == 0 ? 1 : 0 }
         let took = ContinuousClock.now - cancelled
+        print("[cancel] builds gone \(took) after nestci cancel")
         // The service looks at cancel requests once a tick (0.5 s).
         #expect(took < .milliseconds(2500), "builds still running \(took) after nestci cancel")
         try await ServiceTests.waitFor("the queue entry to be cancelled", seconds: 30) { try await store.queue().first?.state == .cancelled }

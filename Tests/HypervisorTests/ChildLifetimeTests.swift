@@ -100,6 +100,7 @@ struct ChildLifetimeTests {
     @Test("the ledger sweep kills the groups and escapees of a dead owner, never a reused pid")
     func ledgerSweep() async throws {
         let store = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-ledger-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: store) }
         // A dead owner: a process that has come and gone.
         let gone = try SupervisedProcess(.shell("sleep 0.2"))

@@ -50,15 +50,20 @@ public final class SupervisedProcess: Sendable {
         watcher.start()
     }
 
-    /// Asks the child to stop: SIGTERM to its group, SIGKILL after the grace period.
+    /// Asks the child to stop: SIGTERM to its group and to its descendants that left the
+    /// group (found by their token), SIGKILL after the grace period.
     /// Safe to call many times and after the child has ended.
     public func stop() {
-        state.withLock { state in
-            if !state.stopRequested {
-                state.stopRequested = true
-                state.stopRequestedAt = .now
-                kill(-pid, SIGTERM)
-            }
+        let first = state.withLock { state -> Bool in
+            guard !state.stopRequested else { return false }
+            state.stopRequested = true
+            state.stopRequestedAt = .now
+            kill(-pid, SIGTERM)
+            return true
+        }
+        // Not left to the orphan sweeper: that acts only once the leader is reaped.
+        if first {
+            for escapee in ProcessTable.carrying(token: token, exact: true) where escapee != pid { kill(escapee, SIGTERM) }
         }
     }
 
