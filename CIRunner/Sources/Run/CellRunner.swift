@@ -71,6 +71,8 @@ struct CellRunner: Sendable {
         let bootDisks: [BootDisk]
         do {
             bootDisks = try await makeDisks(cell, records: records, evidence: &evidence)
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             return CellResult(cell: cell, outcome: .infra, rule: "disk", reason: "\(error)", commits: evidence.commits)
         }
