@@ -49,6 +49,24 @@ struct TornDownTests {
         }
     }
 
+    @Test("nestci run exits 75 when its only failure is INFRA (a missing disk image)")
+    func runExitsTempFail() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-tempfail-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let matrix = """
+            {"name": "infra-only",
+             "components": {"img": {"kind": "image", "path": "\(folder)/missing.img", "bits": "i386"}},
+             "chains": {"c": {"levels": [{"component": "img"}], "verdict": {"pass": ["PASS"]}, "timeouts": {"boot": 30}}},
+             "axes": {"chain": ["c"], "opt": ["O0"], "bits": ["i386"], "backend": ["qemu-tcg"]}}
+            """
+        try matrix.write(toFile: "\(folder)/m.json", atomically: true, encoding: .utf8)
+        let (console, output) = Console.capturing()
+        let status = await NestCI.main(["run", "\(folder)/m.json", "--store", "\(folder)/store"], console: console)
+        #expect(status == 75, "\(output.out) \(output.err)")
+        #expect(output.out.contains("1 INFRA"))
+    }
+
     @Test("nestci help documents every exit status")
     func helpDocumentsExitStatus() async {
         let (console, output) = Console.capturing()
