@@ -8,7 +8,11 @@ enum CommonOptions {
     /// The store folder the user chose, made absolute.
     static func storePath(_ arguments: ParsedArguments) -> String {
         let chosen = arguments.value("store") ?? ProcessInfo.processInfo.environment["NESTCI_STORE"] ?? "nestci-store"
-        return URL(fileURLWithPath: chosen).standardizedFileURL.path
+        let path = URL(fileURLWithPath: chosen).standardizedFileURL.path
+        // Every store-using command starts here: end what a dead nestci left running on
+        // this store (emulators and builds), and record our own children for the next one.
+        ProcessRegistry.shared.attachLedger(store: path)
+        return path
     }
 
     static let buildOptions: [CommandSpec.Option] = [

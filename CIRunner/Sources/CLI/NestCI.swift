@@ -10,6 +10,9 @@ public enum ExitStatus: Int32, Sendable {
     case usage = 64
     /// The matrix (or config) file was wrong.
     case dataError = 65
+    /// `nestci run`: the only failures were INFRA (nestci's or the host's trouble, not the
+    /// hypervisor's): EX_TEMPFAIL, so a scheduler retries.
+    case tempFail = 75
 }
 
 /// An error whose message is for the user as it is (no type names, no dumps).
@@ -49,6 +52,11 @@ public enum NestCI {
     public static func main(_ arguments: [String], console: Console = .standard()) async -> Int32 {
         do {
             return try await dispatch(arguments, console: console).rawValue
+        } catch where SignalTrap.received != nil {
+            // Torn down by SIGINT/SIGTERM: the trap finishes the teardown and exits with
+            // 128 + signal; whatever the command threw meanwhile is not news.
+            try? await Task.sleep(for: .seconds(30))
+            return 128 + (SignalTrap.received ?? SIGTERM)
         } catch let error as MatrixError {
             console.error(error.description)
             return ExitStatus.dataError.rawValue
@@ -113,7 +121,9 @@ public enum NestCI {
         lines += [
             "",
             "nestci help COMMAND shows a command's options.",
-            "exit status: 0 ok, 1 a cell or build failed, 64 usage error, 65 bad matrix or config file",
+            "exit status: 0 ok; 1 a cell or build failed (the hypervisor's failure) or the command failed;",
+            "  64 usage error; 65 bad matrix or config file; 75 (run) only INFRA failures: the host or",
+            "  nestci's harness, retry later; 130/143 interrupted by SIGINT/SIGTERM (children torn down)",
         ]
         return lines.joined(separator: "\n")
     }

@@ -11,7 +11,9 @@ enum RunCommand {
             emulator runs in its own process group with the chain's boot timeout and is stopped the
             moment a pass or fail line decides. Results go to STORE/runs/<run>/ (results.json, and per
             cell serial.log, vmcs.json, verdict.json, reproduce.sh, build logs).
-            Exit status 0 only if every cell passed or was skipped.
+            Exit status 0 if every cell passed or was skipped; 75 (EX_TEMPFAIL) if the only failures
+            were INFRA (the host or nestci's harness: retry later); 1 if the hypervisor failed (FAIL,
+            TIMEOUT, BUILD-FAIL, FLAKY); 130/143 when interrupted (nothing torn down is recorded).
             """,
         arguments: [.init("FILE", help: "the matrix file (JSON)")],
         options: [
@@ -29,7 +31,15 @@ enum RunCommand {
     static let entry = CommandEntry(spec) { arguments, console in
         let matrixPath = arguments.positionals[0]
         let outcome = try await run(matrixPath: matrixPath, arguments: arguments, console: console)
-        return outcome.results.allAcceptable ? .success : .failure
+        return exitStatus(outcome.results)
+    }
+
+    /// 0 when every cell passed or was skipped; 75 when the only failures are INFRA, so a
+    /// scheduler retries rather than blaming the hypervisor; 1 otherwise.
+    static func exitStatus(_ results: RunResults) -> ExitStatus {
+        let unacceptable = results.cells.filter { !$0.outcome.isAcceptable }
+        if unacceptable.isEmpty { return .success }
+        return unacceptable.allSatisfy { $0.outcome == .infra } ? .tempFail : .failure
     }
 
     /// Runs the matrix with the options in `arguments`; shared with `nestci demo`.

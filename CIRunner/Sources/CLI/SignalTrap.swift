@@ -7,12 +7,18 @@ import Hypervisor
 /// qemu and Bochs running.
 public enum SignalTrap {
     nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+    private static let receivedSignal = Mutex<Int32?>(nil)
+
+    /// The signal being handled, once one came: the command's own error path then leaves
+    /// the exit to the trap (128 + signal, after teardown).
+    public static var received: Int32? { receivedSignal.withLock { $0 } }
 
     public static func install(onInterrupt: @escaping @Sendable (Int32) -> Void = { _ in }) {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
+                receivedSignal.withLock { $0 = $0 ?? signalNumber }
                 FileHandle.standardError.write(Data("\nnestci: \(signalNumber == SIGINT ? "interrupted" : "terminated"): stopping emulators and builds\n".utf8))
                 ProcessRegistry.shared.terminateAll(grace: .seconds(2))
                 onInterrupt(signalNumber)

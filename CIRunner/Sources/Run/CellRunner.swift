@@ -27,7 +27,9 @@ struct CellRunner: Sendable {
         evidence.serialLogLimit = options.serialLogLimit
         evidence.vmx = host.vmxSupport(for: cell.backend)
         let result = try await outcome(cell, evidence: &evidence)
-        try Task.checkCancellation()
+        // A cell torn down (nestci cancel, a service stop, SIGINT/SIGTERM) is not recorded:
+        // what its killed builds and boots said is not the hypervisor's outcome.
+        try Self.checkNotTornDown()
         for record in evidence.buildRecords { try? await store.recordBuild(record) }
         let finished = evidence.finish(result)
         try await store.recordCell(runID: runID, result: finished)
@@ -48,6 +50,8 @@ struct CellRunner: Sendable {
             let record: BuildRecord
             do {
                 record = try await builder.build(spec)
+            } catch is CancellationError {
+                throw CancellationError()
             } catch {
                 return CellResult(cell: cell, outcome: .infra, rule: "build-harness", reason: "level \(index) (\(level.component)): \(error)")
             }
@@ -76,6 +80,8 @@ struct CellRunner: Sendable {
         let bootDisks: [BootDisk]
         do {
             bootDisks = try await makeDisks(cell, records: records, evidence: &evidence)
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             return CellResult(cell: cell, outcome: .infra, rule: "disk", reason: "\(error)", commits: evidence.commits)
         }
@@ -90,7 +96,7 @@ struct CellRunner: Sendable {
         var bootSeconds = 0.0
         while true {
             // A cancelled run (nestci cancel, a service stop) starts no new attempt.
-            try Task.checkCancellation()
+            try Self.checkNotTornDown()
             attempt += 1
             let attemptFolder = "\(evidence.folder)/attempt-\(attempt)"
             onEvent(.cellBooting(cellID: cell.id, label: cell.levelSummary, attempt: attempt))
@@ -126,6 +132,11 @@ struct CellRunner: Sendable {
             result.verdictLatencySeconds = boot.verdictLatency?.seconds
             return result
         }
+    }
+
+    /// Throws `CancellationError` once the run is cancelled or nestci is shutting down.
+    static func checkNotTornDown() throws {
+        if Task.isCancelled || ProcessRegistry.shared.isShuttingDown { throw CancellationError() }
     }
 
     private func makeDisks(_ cell: Cell, records: [BuildRecord?], evidence: inout CellEvidence) async throws -> [BootDisk] {

@@ -50,17 +50,23 @@ public struct RunScheduler: Sendable {
             options: options, layout: layout, runID: runID, host: host, builder: builder, disks: GrubDiskBuilder(store: options.store),
             slots: Slots(options.slots), expected: try await Self.previousDurations(store, matrix: plan.matrix, before: runID), store: store,
             stopFlag: stopFlag, onEvent: onEvent, canaryFailures: canaryFailures)
-        let results = try await withThrowingTaskGroup(of: CellResult.self) { group in
-            for cell in todo {
-                group.addTask { try await context.run(cell) }
+        // Cancelling the run kills its builds at once (their flights are not the cells'
+        // child tasks, so cancelling the cells alone would wait for make to finish).
+        let results = try await withTaskCancellationHandler {
+            try await withThrowingTaskGroup(of: CellResult.self) { group in
+                for cell in todo {
+                    group.addTask { try await context.run(cell) }
+                }
+                var results = done
+                for try await result in group {
+                    results.append(result)
+                    onEvent(.cellFinished(result))
+                    if options.failFast, result.outcome.isFailure { stopFlag.withLock { $0 = true } }
+                }
+                return results
             }
-            var results = done
-            for try await result in group {
-                results.append(result)
-                onEvent(.cellFinished(result))
-                if options.failFast, result.outcome.isFailure { stopFlag.withLock { $0 = true } }
-            }
-            return results
+        } onCancel: {
+            Task { await builder.cancelAll() }
         }
         let order = Dictionary(uniqueKeysWithValues: plan.cells.enumerated().map { ($1.id, $0) })
         let run = RunResults(

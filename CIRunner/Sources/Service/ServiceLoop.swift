@@ -93,6 +93,8 @@ public actor ServiceLoop {
     /// Requests a dead service left running go back to the queue with their run id, so
     /// their finished cells are kept; any emulator of theirs still alive is killed first.
     private func recover(_ store: ArtifactStore) async throws {
+        let swept = ProcessRegistry.shared.attachLedger(store: storePath)
+        if !swept.killed.isEmpty { logger.warning("killed \(swept.killed.count) process(es) left by \(swept.owners) dead nestci process(es)") }
         for entry in try await StoreRetry(logger: logger).run("re-queue interrupted requests", { try await store.requeueRunning() }) {
             guard let runID = entry.runID else { continue }
             let folder = RunLayout(store: storePath).run(runID)

@@ -22,11 +22,13 @@ extension ArtifactStore {
         try database.query("\(Self.summarySelect) WHERE id = ?", [.text(id)]).first.map(summary)
     }
 
-    /// The run of `matrix` started just before run `before` (finished or interrupted; one
-    /// still running elsewhere is skipped): what regressions are measured against.
+    /// The finished run of `matrix` started just before run `before`: what regressions are
+    /// measured against.
     public func previousRun(matrix: String, before runID: String) throws -> RunSummary? {
         try database.query(
-            "\(Self.summarySelect) WHERE matrix = ? AND id < ? AND status != 'running' ORDER BY id DESC LIMIT 1",
+            // Only a finished run: an interrupted or cancelled one is partial, its torn-down
+            // cells unrecorded, so it is never "the previous run" of a regression or a fix.
+            "\(Self.summarySelect) WHERE matrix = ? AND id < ? AND status = 'finished' ORDER BY id DESC LIMIT 1",
             [.text(matrix), .text(runID)]
         ).first.map(summary)
     }

@@ -31,6 +31,7 @@ public actor Builder {
     private let probe: ToolchainProbe
     private let slots: BuildSlots
     private var flights: [String: Task<BuildRecord, any Error>] = [:]
+    private var cancelled = false
 
     /// Build commands actually started by this builder (cache hits and shared flights
     /// excluded).
@@ -77,6 +78,7 @@ public actor Builder {
     ///   `CancellationError` after ``cancelAll()``.
     public func build(_ spec: BuildSpec) async throws -> BuildRecord {
         let plan = try await plan(spec)
+        if cancelled { throw CancellationError() }
         if let flight = flights[plan.cacheKey] {
             return try await flight.value
         }
@@ -110,8 +112,10 @@ public actor Builder {
     }
 
     /// Stops every build this builder is running (their process groups are killed) and
-    /// makes their requests throw `CancellationError`. Nothing cancelled is cached.
+    /// makes their requests throw `CancellationError`, as will every later request.
+    /// Nothing cancelled is cached.
     public func cancelAll() {
+        cancelled = true
         for flight in flights.values { flight.cancel() }
     }
 

@@ -228,6 +228,8 @@ public struct GrubDiskBuilder: Sendable {
         do {
             result = try await SupervisedProcess.run(spec)
         } catch let error as ProcessLaunchError {
+            // Refused because nestci is shutting down: nothing to install.
+            if error.errno == ECANCELED { throw CancellationError() }
             let package = tool.hasPrefix("grub") ? "grub-pc-bin and grub-common" : "mtools"
             throw GrubDiskError(.missingTool, "\(error.description); install \(package)")
         }

@@ -88,9 +88,20 @@ public struct ProcessResult: Sendable {
 public struct ProcessLaunchError: Error, CustomStringConvertible, Sendable {
     public var executable: String
     public var errno: Int32
+    /// The step of starting it that failed, when it was not the program itself
+    /// ("entering /some/folder").
+    public var step: String?
+
+    public init(executable: String, errno: Int32, step: String? = nil) {
+        self.executable = executable
+        self.errno = errno
+        self.step = step
+    }
+
     public var description: String {
         let reason = String(cString: strerror(errno))
         if errno == ECANCELED { return "not starting \(executable): nestci is shutting down" }
+        if let step { return "cannot run \(executable): \(step) failed: \(reason)" }
         if errno == ENOENT {
             return "cannot run \(executable): not found (install it, or check PATH)"
         }

@@ -16,6 +16,8 @@ public final class SupervisedProcess: Sendable {
     /// The child's pid, which is also its process-group and session id.
     public let pid: Int32
     public let spec: ProcessSpec
+    /// The child's NESTCI_SUPERVISOR value, inherited by all it starts.
+    let token: String
     private let state: Mutex<State>
     private let finished: Completion<ProcessResult>
 
@@ -36,7 +38,7 @@ public final class SupervisedProcess: Sendable {
         let (readEnd, writeEnd) = (pipeFDs[0], pipeFDs[1])
         let started = ContinuousClock.now
         do {
-            pid = try ProcessRegistry.shared.register { try Self.spawn(spec, stdoutFD: writeEnd) }
+            (pid, token) = try ProcessRegistry.shared.register { token in try Self.spawn(spec, stdoutFD: writeEnd, token: token) }
         } catch {
             close(readEnd)
             close(writeEnd)
@@ -48,15 +50,20 @@ public final class SupervisedProcess: Sendable {
         watcher.start()
     }
 
-    /// Asks the child to stop: SIGTERM to its group, SIGKILL after the grace period.
+    /// Asks the child to stop: SIGTERM to its group and to its descendants that left the
+    /// group (found by their token), SIGKILL after the grace period.
     /// Safe to call many times and after the child has ended.
     public func stop() {
-        state.withLock { state in
-            if !state.stopRequested {
-                state.stopRequested = true
-                state.stopRequestedAt = .now
-                kill(-pid, SIGTERM)
-            }
+        let first = state.withLock { state -> Bool in
+            guard !state.stopRequested else { return false }
+            state.stopRequested = true
+            state.stopRequestedAt = .now
+            kill(-pid, SIGTERM)
+            return true
+        }
+        // Not left to the orphan sweeper: that acts only once the leader is reaped.
+        if first {
+            for escapee in ProcessTable.carrying(token: token, exact: true) where escapee != pid { kill(escapee, SIGTERM) }
         }
     }
 
@@ -134,7 +141,9 @@ public final class SupervisedProcess: Sendable {
         finished.complete(
             ProcessResult(
                 pid: pid, termination: termination ?? .signalled(SIGKILL), timedOut: timedOut,
-                stoppedByRequest: stopped && !timedOut, output: output.text,
+                // Killed because nestci is being torn down counts as stopped on request:
+                // it is not the child's own outcome.
+                stoppedByRequest: (stopped || ProcessRegistry.shared.isShuttingDown) && !timedOut, output: output.text,
                 outputTruncated: output.truncated, duration: .now - started))
     }
 
@@ -148,51 +157,55 @@ public final class SupervisedProcess: Sendable {
 
     // MARK: - Spawning
 
-    private static func spawn(_ spec: ProcessSpec, stdoutFD: Int32) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        let input = spec.standardInput ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 0, input, O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdoutFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, stdoutFD, 2)
-        // Descriptors the runtime opened without CLOEXEC must not leak into the child,
-        // or a grandchild holding them keeps our pipes open.
-        nestci_spawn_addclosefrom(&actions, 3)
-        if let directory = spec.workingDirectory {
-            nestci_spawn_addchdir(&actions, directory)
-        }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // A new session: the child leads its own process group, so one kill(-pid)
-        // reaches everything it starts, and a terminal's ^C does not reach it directly.
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaultSignals, signal) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setflags(
-            &attributes, nestci_spawn_setsid_flag() | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
+    /// fork + exec through CSupport's `nestci_spawn` (run on the registry's spawn thread):
+    /// a new session, so the child leads its own process group and one kill(-pid) reaches
+    /// everything it starts, and a terminal's ^C does not reach it directly; the parent-
+    /// death signal, so it dies with nestci; every signal reset and unmasked; every step
+    /// checked. posix_spawn cannot set the death signal.
+    private static func spawn(_ spec: ProcessSpec, stdoutFD: Int32, token: String) throws -> Int32 {
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in spec.environment { environment[key] = value }
+        // Inherited by every descendant, so one that leaves the group is still found.
+        environment[ProcessTable.tokenVariable] = token
         let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let executable = strdup(Self.resolve(spec.executable, path: environment["PATH"]))
+        let input = strdup(spec.standardInput ?? "/dev/null")
+        let directory = spec.workingDirectory.map { strdup($0) } ?? nil
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
+            free(executable)
+            free(input)
+            free(directory)
         }
         var pid: pid_t = 0
-        let executable = Self.resolve(spec.executable, path: environment["PATH"])
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        var step: Int32 = 0
+        let result = argv.withUnsafeBufferPointer { argvPointer in
+            envp.withUnsafeBufferPointer { envpPointer in
+                var request = nestci_spawn_request(
+                    path: executable, argv: argvPointer.baseAddress, envp: envpPointer.baseAddress, stdin_path: input,
+                    output_fd: stdoutFD, directory: directory, parent: getpid())
+                return nestci_spawn(&request, &pid, &step)
+            }
+        }
         guard result == 0 else {
-            throw ProcessLaunchError(executable: spec.executable, errno: result)
+            throw ProcessLaunchError(executable: spec.executable, errno: result, step: Self.stepName(step, spec))
         }
         return pid
+    }
+
+    private static func stepName(_ step: Int32, _ spec: ProcessSpec) -> String? {
+        switch Int(step) {
+        case Int(NESTCI_STEP_STDIN): "opening its standard input \(spec.standardInput ?? "/dev/null")"
+        case Int(NESTCI_STEP_OUTPUT): "connecting its output"
+        case Int(NESTCI_STEP_CHDIR): "entering \(spec.workingDirectory ?? ".")"
+        case Int(NESTCI_STEP_SETSID): "starting its session"
+        case Int(NESTCI_STEP_DEATHSIG): "setting its parent-death signal"
+        case Int(NESTCI_STEP_CLOSE): "closing inherited descriptors"
+        case Int(NESTCI_STEP_FORK): "forking"
+        default: nil
+        }
     }
 
     /// Finds a program in `PATH` ourselves so that a missing tool is a launch error,

@@ -1,0 +1,77 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What nestci reads about processes from /proc: the fields of `/proc/PID/stat` it needs
+/// to recognise its own processes (a pid plus its start time names one process for good;
+/// a pid alone may have been reused) and the environment token its children inherit.
+enum ProcessTable {
+    struct Entry: Equatable {
+        var pid: Int32
+        var parent: Int32
+        var group: Int32
+        /// Clock ticks after boot (field 22 of /proc/PID/stat).
+        var startTime: UInt64
+    }
+
+    /// The variable every supervised child gets: `<nestci pid>-<start time>-<sequence>`.
+    /// Descendants inherit it, so a descendant that left its process group (setsid) is
+    /// still found by reading /proc/PID/environ.
+    static let tokenVariable = "NESTCI_SUPERVISOR"
+
+    static func entry(_ pid: Int32) -> Entry? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+        return parse(pid: pid, stat: data)
+    }
+
+    static func parse(pid: Int32, stat data: Data) -> Entry? {
+        // The command name (field 2) may hold spaces and parentheses: fields start after the last ')'.
+        guard let close = data.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = data[(close + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+        guard fields.count > 19, let parent = Int32(fields[1]), let group = Int32(fields[2]), let start = UInt64(fields[19]) else {
+            return nil
+        }
+        return Entry(pid: pid, parent: parent, group: group, startTime: start)
+    }
+
+    /// Every process on this machine (those that vanish while being read are skipped).
+    static func all() -> [Entry] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return names.compactMap { Int32($0).flatMap(entry) }
+    }
+
+    static func startTime(_ pid: Int32) -> UInt64? { entry(pid)?.startTime }
+
+    /// Whether the process `pid` that started at `startTime` is still alive (not reused).
+    static func isAlive(_ pid: Int32, startTime: UInt64) -> Bool {
+        guard let entry = entry(pid) else { return false }
+        return entry.startTime == startTime && !isZombie(pid)
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
+            let close = data.lastIndex(of: UInt8(ascii: ")")), data.count > close + 2
+        else { return false }
+        return data[close + 2] == UInt8(ascii: "Z")
+    }
+
+    /// Processes whose environment holds `NESTCI_SUPERVISOR=` followed by `prefix`
+    /// (an owner's token and "-" for all its descendants, or one child's whole token
+    /// followed by nothing else when `exact`).
+    static func carrying(token prefix: String, exact: Bool = false) -> [Int32] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        let wanted = Array("\(tokenVariable)=\(prefix)".utf8)
+        let me = getpid()
+        return names.compactMap { name -> Int32? in
+            guard let pid = Int32(name), pid != me,
+                let data = FileManager.default.contents(atPath: "/proc/\(name)/environ")
+            else { return nil }
+            for entry in data.split(separator: 0) where entry.starts(with: wanted) {
+                if !exact || entry.count == wanted.count { return pid }
+            }
+            return nil
+        }
+    }
+}
