@@ -18,8 +18,17 @@ public enum SerialBenchmark {
         /// Resident set size before the boots, and its peak sampled during them (VmRSS).
         public var rssBefore: Int
         public var rssPeak: Int
+        /// VmRSS sampled every 250 ms while the boots ran, for the growth figure.
+        public var rssSamples: [Int]
         /// The kernel's high-water mark for the whole process (VmHWM), builds included.
         public var highWaterMark: Int
+
+        /// The highest sample in each quarter of the run.
+        public var quarters: [Int] {
+            guard rssSamples.count >= 4 else { return rssSamples }
+            let size = rssSamples.count / 4
+            return (0..<4).map { rssSamples[($0 * size)..<($0 == 3 ? rssSamples.count : ($0 + 1) * size)].max() ?? 0 }
+        }
 
         public var description: String {
             let mb = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1e6) }
@@ -27,13 +36,16 @@ public enum SerialBenchmark {
                 "serial: \(boots) boots on qemu-tcg flooding their consoles for \(Int(seconds)) s each, at once (fixture mode=flood)",
                 "  serial output \(serialLines) lines (about \(mb(serialLines * 100))) in all; largest attempt serial.txt \(mb(largestCapture)) (limit \(mb(serialLimit)))",
                 "  nestci RSS \(mb(rssBefore)) before, peak \(mb(rssPeak)) during the boots (VmHWM \(mb(highWaterMark))) (target <= 64 MB, flat)",
+                "  RSS by quarter of the run: " + quarters.map(mb).joined(separator: ", ") + " (growth while flooding: flat means about 0)",
             ].joined(separator: "\n")
         }
     }
 
     /// Resident bytes of this process now (`VmRSS`) and at their peak (`VmHWM`).
     public static func memory() -> (rss: Int, peak: Int) {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
+        // Not String(contentsOfFile:), which leaks on /proc files (see ProcessRegistry).
+        guard let data = FileManager.default.contents(atPath: "/proc/self/status") else { return (0, 0) }
+        let status = String(decoding: data, as: UTF8.self)
         func field(_ name: String) -> Int {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
             return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
@@ -66,22 +78,22 @@ public enum SerialBenchmark {
         let options = RunOptions(store: fixture.store, slots: plan.cells.count, infraRetries: 0, serialLogLimit: serialLimit)
         let before = memory().rss
         let sampler = Task {
-            var peak = 0
+            var samples: [Int] = []
             var largest = 0
             while !Task.isCancelled {
-                peak = max(peak, memory().rss)
+                samples.append(memory().rss)
                 largest = max(largest, largestCapture(in: fixture.store))
                 try? await Task.sleep(for: .milliseconds(250))
             }
-            return (peak, largest)
+            return (samples, largest)
         }
         let results = try await RunScheduler(options: options).run(plan, matrixPath: fixture.matrix).results
         sampler.cancel()
-        let (peak, largest) = await sampler.value
+        let (samples, largest) = await sampler.value
         return Figures(
             boots: results.cells.count, seconds: Double(seconds), serialLines: results.cells.reduce(0) { $0 + linesRead($1.reason) },
             serialLimit: serialLimit, largestCapture: max(largest, largestCapture(in: fixture.store)), rssBefore: before,
-            rssPeak: max(peak, memory().rss), highWaterMark: memory().peak)
+            rssPeak: max(samples.max() ?? 0, memory().rss), rssSamples: samples, highWaterMark: memory().peak)
     }
 
     /// N of a TIMEOUT's "deadline passed after N lines".
