@@ -22,6 +22,8 @@ public actor ServiceLoop {
     private var watches: [String: BranchWatchState] = [:]
     /// Called after a cell or a run finished (the dashboard), throttled by the caller.
     let onChange: @Sendable () async -> Void
+    /// Per-cell dashboard refreshes and webhook deliveries: a stop waits for them.
+    let children = ChildTasks()
 
     public init(
         config: ServiceConfig, storePath: String, logger: Logger, tick: Duration = .milliseconds(500),
@@ -55,6 +57,8 @@ public actor ServiceLoop {
             current.task.cancel()
             await current.task.value
         }
+        // The last run's webhook (with its retries) and dashboard refreshes finish first.
+        await children.wait()
         state = .shutdown
         logger.info("stopped")
     }
@@ -172,6 +176,7 @@ public actor ServiceLoop {
         log.info("\(resume ? "resuming" : "starting") run: \(entry.reason)")
         let options = RunOptions(store: storePath, slots: config.slots, trigger: entry.reason)
         let onChange = self.onChange
+        let children = self.children
         let task = Task {
             let outcome: Result<RunOutcome, any Error>
             do {
@@ -180,7 +185,7 @@ public actor ServiceLoop {
                 let scheduler = RunScheduler(options: options) { event in
                     if case .cellFinished(let result) = event {
                         log.info("\(result.outcome.rawValue) \(result.levels) [\(result.backend) smp\(result.smp)]: \(result.reason)", ["cell.id": result.cellID])
-                        Task { await onChange() }
+                        children.spawn { await onChange() }
                     }
                 }
                 outcome = .success(try await scheduler.run(plan, matrixPath: entry.matrixPath, runID: runID, resume: resumable))
@@ -211,8 +216,9 @@ public actor ServiceLoop {
                     run.results, trigger: entry.reason, commits: DashboardPublisher.commits(of: run.results.cells),
                     findings: run.findings.map(DashboardPublisher.dashboardFinding))
                 let notifier = WebhookNotifier(webhook, logger: log)
-                // Never blocks the queue: delivery (with its retries) runs on its own.
-                Task.detached { _ = await notifier.send(RunNotification(run: summary)) }
+                // Never blocks the queue: delivery (with its retries) runs on its own, and a
+                // stop waits for it.
+                children.spawn { _ = await notifier.send(RunNotification(run: summary)) }
             }
         case .failure(let error):
             let cancelled = error is CancellationError || Task.isCancelled
