@@ -272,7 +272,7 @@ struct DashboardTests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("tail-\(UUID()).log")
         defer { try? FileManager.default.removeItem(at: file) }
         try (1...50_000).map { "line \($0) " + String(repeating: "x", count: 20) }.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
-        let tail = try #require(LogTail.read(file.path, lines: 60, maxBytes: 4096))
+        let tail = try #require(LogTail.read(file.path, lines: 60))
         #expect(tail.totalLines == 50_000)
         #expect(tail.firstLineNumber == 49_941)
         #expect(tail.lines.first?.hasPrefix("line 49941 ") == true)

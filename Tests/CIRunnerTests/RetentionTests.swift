@@ -144,6 +144,42 @@ struct RetentionTests {
         try await fixture.checkConsistent()
     }
 
+    @Test("attempt folders count toward the byte cap and go with their run; a capture linked as serial.log counts once")
+    func attemptFolders() async throws {
+        let fixture = try StoreFixture()
+        var runs: [String] = []
+        for daysAgo in [3.0, 2, 1] { runs.append(try await fixture.writeDatedRun(daysAgo: daysAgo)) }
+        let attempt = Data(repeating: 0x41, count: 1 << 20)
+        for run in runs {
+            for cell in try await fixture.store.cells(runID: run) {
+                let folder = fixture.store.layout.cell(run, cell.cellID)
+                try FileManager.default.createDirectory(atPath: "\(folder)/attempt-1", withIntermediateDirectories: true)
+                try attempt.write(to: URL(fileURLWithPath: "\(folder)/attempt-1/serial.txt"))
+                try "ata0-master: type=disk\n".write(toFile: "\(folder)/attempt-1/bochsrc", atomically: true, encoding: .utf8)
+                // The last attempt's capture is the cell's serial log, as CellEvidence links it.
+                try FileManager.default.createDirectory(atPath: "\(folder)/attempt-2", withIntermediateDirectories: true)
+                unlink("\(folder)/attempt-2/serial.txt")
+                #expect(link("\(folder)/\(RunLayout.serialLog)", "\(folder)/attempt-2/serial.txt") == 0)
+            }
+        }
+        let cells = try await fixture.store.cells(runID: runs[0]).count
+        let indexed = try await fixture.indexedBytes(runs[2])
+        // Per run, its attempt folders: a 1 MiB capture and a 23-byte bochsrc per cell (the
+        // linked capture is serial.log's, indexed). Indexed bytes alone fit under this cap;
+        // with the attempt folders only the newest two runs do.
+        let attempts = Int64(cells) * (Int64(attempt.count) + 23)
+        let cap = 2 * indexed + 2 * attempts
+        let report = try await fixture.store.prune(
+            policy: RetentionPolicy(passingDays: 14, failingDays: 90, maxBytes: cap), now: StoreFixture.retentionNow)
+        #expect(report.pruned.map(\.runID) == [runs[0]], "attempt folders are counted: \(report)")
+        #expect(report.remainingBytes == cap && !report.overCap)
+        #expect(report.pruned.first?.bytes ?? 0 > attempts, "the freed bytes include the attempts")
+        let pruned = try fixture.cellFiles(runs[0])
+        #expect(pruned == [RunLayout.resultFile], "attempt folders go with the run: \(pruned)")
+        #expect(try fixture.cellFiles(runs[1]).contains("attempt-1"))
+        try await fixture.checkConsistent()
+    }
+
     @Test("the newest run of each matrix, and its newest finished run, are never pruned")
     func newestPerMatrixKept() async throws {
         let fixture = try StoreFixture()

@@ -66,8 +66,7 @@ struct SerialLogTests {
         #expect(follower.restarts == 2)
     }
 
-    @Test("following a real capture in small reads matches scanning it whole",
-        .enabled(if: SerialSamples.available, SerialSamples.skipReason))
+    @Test("following a real capture in small reads matches scanning it whole")
     func followSample() throws {
         let path = try #require(SerialSamples.directory).appendingPathComponent("xmhf-i386-lhv-smp2-bochs.serial.txt").path
         let follower = SerialFileFollower(path: path, readSize: 61)

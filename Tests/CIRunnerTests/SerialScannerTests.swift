@@ -3,21 +3,12 @@ import Testing
 
 @testable import CIRunner
 
-/// The real serial captures in `shared/samples`, found by walking up from this file (the repo
-/// is /work/main, a worktree beside it, or a CI clone whose parent has `shared/`).
+/// The real serial captures, copied into `Tests/Fixtures/serial` (see its README) so the
+/// tests that read them run in every clone.
 enum SerialSamples {
-    static let directory: URL? = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("shared/samples")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("README.md").path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }()
+    static let directory: URL? = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/serial")
 
-    static let available = directory != nil
-    static let skipReason: Comment = "shared/samples not found above \(#filePath); these tests need the real serial captures"
     static let names = [
         "xmhf-i386-lhv-smp2-bochs.serial.txt", "lhv-i386-bochs.serial.txt", "xmhf-amd64-O3-qemu-tcg-novt.serial.txt",
     ]
@@ -111,8 +102,7 @@ struct SerialScannerTests {
         #expect(scanner.finish() == nil)
     }
 
-    @Test("line counts of the real captures match wc -l", .enabled(if: SerialSamples.available, SerialSamples.skipReason),
-        arguments: SerialSamples.names)
+    @Test("line counts of the real captures match wc -l", arguments: SerialSamples.names)
     func sampleLineCounts(name: String) throws {
         let bytes = try SerialSamples.bytes(name)
         let newlines = bytes.filter { $0 == 0x0a }.count
@@ -125,7 +115,7 @@ struct SerialScannerTests {
         #expect(!complete.contains { $0.text.contains("\r") })
     }
 
-    @Test("the XMHF banner is found", .enabled(if: SerialSamples.available, SerialSamples.skipReason))
+    @Test("the XMHF banner is found")
     func banner() throws {
         let lines = SerialScanner.lines(of: try SerialSamples.bytes("xmhf-i386-lhv-smp2-bochs.serial.txt"))
         let banner = try #require(lines.first { $0.text.contains("eXtensible Modular Hypervisor Framework (XMHF)") })
@@ -133,7 +123,7 @@ struct SerialScannerTests {
         #expect(banner.number == 1)
     }
 
-    @Test("LHV iterations per CPU in the smp2 capture agree with grep", .enabled(if: SerialSamples.available, SerialSamples.skipReason))
+    @Test("LHV iterations per CPU in the smp2 capture agree with grep")
     func lhvIterationsPerCPU() throws {
         let name = "xmhf-i386-lhv-smp2-bochs.serial.txt"
         let pattern = /^CPU\(0x([0-9a-f]+)\): LHV in XMHF test iter ([0-9]+)$/
@@ -150,7 +140,7 @@ struct SerialScannerTests {
         #expect(perCPU.count == 2)
     }
 
-    @Test("random small chunks give the same lines as one piece", .enabled(if: SerialSamples.available, SerialSamples.skipReason),
+    @Test("random small chunks give the same lines as one piece",
         arguments: SerialSamples.names)
     func randomChunks(name: String) throws {
         let bytes = try SerialSamples.bytes(name)

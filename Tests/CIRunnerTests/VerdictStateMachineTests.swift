@@ -5,19 +5,9 @@ import Testing
 
 @testable import CIRunner
 
-/// The real serial captures in /work/shared/samples, found by walking up from this file.
+/// The real serial captures in `Tests/Fixtures/serial` (see its README).
 enum Samples {
-    static let folder: String? = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            let candidate = url.appendingPathComponent("shared/samples")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("README.md").path) { return candidate.path }
-            url.deleteLastPathComponent()
-        }
-        return nil
-    }()
-
-    static var available: Bool { folder != nil }
+    static let folder: String? = SerialSamples.directory?.path
 
     static func lines(_ name: String) throws -> [String] {
         let text = try String(contentsOfFile: "\(try #require(folder))/\(name)", encoding: .utf8)
@@ -173,7 +163,7 @@ struct VerdictStateMachineTests {
     }
 }
 
-@Suite("Verdicts on the real samples", .enabled(if: Samples.available, "shared/samples not found above this checkout"))
+@Suite("Verdicts on the real samples")
 struct VerdictSampleTests {
     @Test("XMHF i386 → LHV on 2 Bochs CPUs: 21 iterations on each CPU pass on the last one's line")
     func xmhfSMP2() throws {

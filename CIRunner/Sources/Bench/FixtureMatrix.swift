@@ -13,7 +13,8 @@ public struct FixtureMatrix: Sendable {
     public static let kernels = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Tests/Fixtures/kernels").path
 
-    public static func make() async throws -> FixtureMatrix {
+    /// The fixture repository with `matrix` (default: the 16-cell matrix below) beside it.
+    public static func make(matrix: String = matrixText) async throws -> FixtureMatrix {
         guard FileManager.default.fileExists(atPath: "\(kernels)/Makefile") else {
             throw RunError(.missingInput, "the fixture kernels are not at \(kernels): run this from a nestci source checkout")
         }
@@ -26,13 +27,13 @@ public struct FixtureMatrix: Sendable {
         let git = "git -c user.name=nestci -c user.email=nestci@invalid -c commit.gpgsign=false"
         let setup = try await SupervisedProcess.run(.shell("\(git) init -q -b main && \(git) add -A && \(git) commit -q -m fixtures", workingDirectory: repository, timeout: .seconds(30)))
         guard setup.succeeded else { throw RunError(.setup, "git setup of the fixture repository failed: \(setup.output)") }
-        try matrixText.write(toFile: "\(folder)/matrix.json", atomically: true, encoding: .utf8)
+        try matrix.write(toFile: "\(folder)/matrix.json", atomically: true, encoding: .utf8)
         return FixtureMatrix(folder: folder)
     }
 
     public func remove() { try? FileManager.default.removeItem(atPath: folder) }
 
-    static let matrixText = """
+    public static let matrixText = """
         {
           "name": "fixture-run",
           "components": {

@@ -8,21 +8,23 @@ enum BenchCommand {
         discussion: """
             builds    12 requests sharing 4 keys: builds run / unique keys, cache-hit re-run vs cold, nestci CPU share
             boots     16 fixture cells on qemu-tcg: verdict latency, matrix wall time vs its lower bound
+            serial    8 fixture guests flooding serial at once: nestci peak RSS, largest raw capture
             evidence  serial scan + VMCS parse throughput on 100 MB of synthetic serial output
             store     time to list 10,000 runs from the store's SQLite index
             all       all of them
             Run it from a release build (`swift build -c release`) for figures worth comparing.
             """,
-        arguments: [.init("WHAT", optional: true, help: "builds | boots | evidence | store | all (default all)")])
+        arguments: [.init("WHAT", optional: true, help: "builds | boots | serial | evidence | store | all (default all)")])
 
     static let entry = CommandEntry(spec) { arguments, console in
         let what = arguments.positionals.first ?? "all"
-        let known = ["builds", "boots", "evidence", "store", "all"]
+        let known = ["builds", "boots", "serial", "evidence", "store", "all"]
         guard known.contains(what) else { throw UsageError("unknown benchmark \"\(what)\" (expected \(known.joined(separator: ", ")))", command: spec) }
         if what == "builds" || what == "all" { console.print(try await BuildBenchmark.run().description) }
         if what == "evidence" || what == "all" { console.print(EvidenceBenchmark.measure().description) }
         if what == "store" || what == "all" { console.print(try await StoreBenchmark.measure().description) }
         if what == "boots" || what == "all" { console.print(try await BootBenchmark.run().description) }
+        if what == "serial" || what == "all" { console.print(try await SerialBenchmark.run().description) }
         return .success
     }
 }

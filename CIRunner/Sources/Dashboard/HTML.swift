@@ -62,6 +62,7 @@ enum HTML {
 
     /// `2026-11-25 02:30 UTC`.
     static func date(_ date: Date) -> String {
+        guard date.timeIntervalSince1970.isFinite, abs(date.timeIntervalSince1970) < 1e12 else { return "?" }
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&seconds, &parts)
@@ -72,6 +73,8 @@ enum HTML {
 
     /// `1 h 12 min`, `4 min 05 s`, `12 s`.
     static func duration(_ seconds: Double) -> String {
+        // From stored times, which may be damaged: never trap on them.
+        guard seconds.isFinite, abs(seconds) < 1e12 else { return "?" }
         let total = Int(seconds.rounded())
         if total >= 3600 { return "\(total / 3600) h \(total % 3600 / 60) min" }
         if total >= 60 { return "\(total / 60) min " + String(format: "%02d s", total % 60) }

@@ -44,10 +44,12 @@ struct CellEvidence {
     mutating func finish(_ result: CellResult) -> CellResult {
         var result = result
         if let boot = lastBoot {
-            if let data = FileManager.default.contents(atPath: boot.serialLog) {
+            // A link, not a copy: the capture is already capped, and may be 64 MiB.
+            if FileManager.default.fileExists(atPath: boot.serialLog) {
                 let serial = "\(folder)/\(RunLayout.serialLog)"
-                if (try? AtomicFile.write(data, to: serial)) != nil { artifacts["serial"] = RunLayout.serialLog }
-                // Dumps first: line numbers refer to the uncut log.
+                if (try? AtomicFile.link(boot.serialLog, to: serial)) != nil { artifacts["serial"] = RunLayout.serialLog }
+                // Dumps first: line numbers refer to the log before the store's cap (the boot's
+                // capture may already have cut the middle of a flood).
                 if let dumps = try? VMCSDumpParser.parse(contentsOf: serial), !dumps.dumps.isEmpty {
                     if (try? dumps.write(to: URL(fileURLWithPath: "\(folder)/\(RunLayout.vmcsFile)"))) != nil { artifacts["vmcs"] = RunLayout.vmcsFile }
                 }

@@ -102,14 +102,15 @@ struct CellRunner: Sendable {
             onEvent(.cellBooting(cellID: cell.id, label: cell.levelSummary, attempt: attempt))
             let request = BootRequest(
                 plan: plan, rules: cell.verdict, folder: attemptFolder, deadline: .seconds(cell.bootTimeoutSeconds),
-                hostHasVMX: !cell.needsVMX || vmx.supported, vmxReason: vmx.reason)
+                hostHasVMX: !cell.needsVMX || vmx.supported, vmxReason: vmx.reason, serialLimit: options.serialLogLimit)
             let boot = await slots.withSlot(priority: expected[cell.id] ?? .infinity) { await BootRunner.run(request) }
             bootSeconds += boot.timeToDecision.seconds + boot.stopDuration.seconds
             // (A cell that needs VMX where there is none never gets here: vmxSkipReason.)
             let verdict = boot.verdict
             evidence.recordBoot(boot, verdict: verdict)
             switch verdict.outcome {
-            case .infra where infraLeft > 0:
+            // A full disk stays full: retrying would only fill it again.
+            case .infra where infraLeft > 0 && verdict.rule != "disk-full":
                 infraLeft -= 1
                 continue
             case .fail, .timeout:

@@ -36,11 +36,25 @@ extension ArtifactStore {
     /// The recorded cells of a run, in plan order (run.json's cell list: axis values as the
     /// matrix lists them, which tables and the axis findings' baseline rely on); cells the
     /// list lacks come last, in the order they were recorded.
+    /// A cell whose `result_json` is damaged is left out, and reported (``StoreDamage``).
     public func cells(runID: String) throws -> [CellResult] {
-        let recorded = try database.query("SELECT result_json FROM cells WHERE run_id = ? ORDER BY rowid", [.text(runID)]).map {
-            try StoreFiles.decode(CellResult.self, json: try $0.string("result_json"))
+        let recorded = try database.query("SELECT cell_id, result_json FROM cells WHERE run_id = ? ORDER BY rowid", [.text(runID)]).compactMap {
+            try Self.decodeCell(runID: runID, $0)
         }
         return Self.inPlanOrder(recorded, plan: planOrder(runID: runID))
+    }
+
+    /// A cells row's result, or nil (reported) when its `result_json` does not decode.
+    static func decodeCell(runID: String, _ row: Row) throws -> CellResult? {
+        let cellID = (try? row.string("cell_id")) ?? "?"
+        do {
+            return try StoreFiles.decode(CellResult.self, json: try row.string("result_json"))
+        } catch {
+            StoreDamage.report(
+                "run \(runID), cell \(cellID): its stored result (cells.result_json) is damaged: \(StoreDamage.describe(error)); "
+                    + "the cell is left out (its result.json in the run folder may still be whole)")
+            return nil
+        }
     }
 
     /// The findings of a run: `findings.json` once it finished; for a run still running or
@@ -48,7 +62,11 @@ extension ArtifactStore {
     public func findings(runID: String) throws -> [Finding] {
         let file = "\(layout.run(runID))/\(RunLayout.findingsFile)"
         if StoreFiles.isRegularFile(file) {
-            return try StoreFiles.decode(FindingsReport.self, file: file).findings
+            do {
+                return try StoreFiles.decode(FindingsReport.self, file: file).findings
+            } catch {
+                StoreDamage.report("\(file) is damaged: \(StoreDamage.describe(error)); its findings are computed again from the run's cells")
+            }
         }
         guard let summary = try run(runID) else { return [] }
         let previous = try previousRun(matrix: summary.matrix, before: runID)
@@ -62,14 +80,14 @@ extension ArtifactStore {
     public func history(matrix: String, cellID: String, limit: Int = 30) throws -> [CellHistoryEntry] {
         try database.query(
             """
-            SELECT runs.id AS run_id, runs.started AS started, cells.result_json AS result_json
+            SELECT runs.id AS run_id, runs.started AS started, cells.cell_id AS cell_id, cells.result_json AS result_json
             FROM cells JOIN runs ON runs.id = cells.run_id
             WHERE cells.cell_id = ? AND runs.matrix = ? ORDER BY runs.id DESC LIMIT ?
             """, [.text(cellID), .text(matrix), SQLValue(limit)]
-        ).map {
-            CellHistoryEntry(
-                runID: try $0.string("run_id"), started: Date(timeIntervalSince1970: try $0.double("started")),
-                result: try StoreFiles.decode(CellResult.self, json: try $0.string("result_json")))
+        ).compactMap {
+            let runID = try $0.string("run_id")
+            guard let result = try Self.decodeCell(runID: runID, $0) else { return nil }
+            return CellHistoryEntry(runID: runID, started: Self.startTime(runID: runID, stored: $0["started"]?.double), result: result)
         }
     }
 
@@ -120,10 +138,30 @@ extension ArtifactStore {
             let count = Int(v[10 + offset].int64 ?? 0)
             if count > 0 { counts[outcome.rawValue] = count }
         }
+        var finished = v[5].double
+        if let time = finished, !StoreDamage.isPlausibleTime(time) {
+            StoreDamage.report("runs row \(id): finished = \(time) is not a time; shown as not finished")
+            finished = nil
+        }
         return RunSummary(
-            id: id, matrix: matrix, matrixPath: matrixPath, trigger: trigger, started: Date(timeIntervalSince1970: started),
-            finished: v[5].double.map(Date.init(timeIntervalSince1970:)), status: status, storedStatus: stored,
+            id: id, matrix: matrix, matrixPath: matrixPath, trigger: trigger, started: Self.startTime(runID: id, stored: started),
+            finished: finished.map(Date.init(timeIntervalSince1970:)), status: status, storedStatus: stored,
             plannedCells: Int(planned), counts: counts, findingCount: Int(v[10 + Outcome.allCases.count].int64 ?? 0))
+    }
+
+    /// A run's stored start time; a damaged one (not a plausible time) is reported and
+    /// replaced by the time in the run id (`YYYYMMDD-HHMMSS-…`, UTC), or 1970 failing that.
+    static func startTime(runID: String, stored: Double?) -> Date {
+        if let stored, StoreDamage.isPlausibleTime(stored) { return Date(timeIntervalSince1970: stored) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let fromID = formatter.date(from: String(runID.prefix(15)))
+        StoreDamage.report(
+            "runs row \(runID): started = \(stored.map { "\($0)" } ?? "NULL") is not a time; "
+                + (fromID != nil ? "using the time in the run id" : "shown as 1970-01-01"))
+        return fromID ?? Date(timeIntervalSince1970: 0)
     }
 
     /// A writer is known dead only on this host, when its pid no longer exists. (A pid can be

@@ -62,6 +62,9 @@ extension ArtifactStore {
             }
         }
 
+        // Attempt folders (`attempt-N/`: each boot's serial capture, emulator config and log)
+        // are not indexed but take disk like the rest.
+        for id in remaining { bytes[id, default: 0] += Self.attemptBytes(inRun: layout.run(id)) }
         var total = remaining.reduce(Int64(0)) { $0 + (bytes[$1] ?? 0) }
         if policy.maxBytes > 0 {
             for run in eligible where total > policy.maxBytes {
@@ -125,27 +128,62 @@ extension ArtifactStore {
     }
 
     private func removeArtifactFiles(runID: String) throws {
-        for file in Self.artifactFiles(inRun: layout.run(runID)) where unlink(file.path) != 0 && errno != ENOENT {
+        let files = Self.artifactFiles(inRun: layout.run(runID))
+        for file in files where unlink(file.path) != 0 && errno != ENOENT {
             throw StoreError(
                 .io,
                 "cannot remove \(file.path) while pruning run \(runID): \(String(cString: strerror(errno))) "
                     + "(fix the permissions of \(root); the next prune finishes the run)")
         }
+        // The emptied attempt folders go too, deepest first (a folder still holding
+        // something of someone else's stays).
+        for folder in Set(files.map { ($0.path as NSString).deletingLastPathComponent }).sorted(by: { $0.count > $1.count })
+        where Self.isAttemptFolder(folder) {
+            rmdir(folder)
+        }
+    }
+
+    /// A folder below a cell folder (`<run>/<cell>/attempt-N`), never the cell folder itself.
+    private static func isAttemptFolder(_ path: String) -> Bool {
+        let parts = path.split(separator: "/")
+        guard let runs = parts.lastIndex(of: "runs") else { return false }
+        return parts.count - runs > 3
+    }
+
+    /// Bytes of the regular files below the run's cell folders' subfolders (attempt folders)
+    /// that are not also linked from elsewhere (a serial capture hard-linked as the cell's
+    /// `serial.log` is counted there).
+    static func attemptBytes(inRun folder: String) -> Int64 {
+        artifactFiles(inRun: folder).reduce(Int64(0)) { total, file in
+            guard isAttemptFolder((file.path as NSString).deletingLastPathComponent), file.links == 1 else { return total }
+            return total + file.bytes
+        }
     }
 
     /// Files retention removes: everything in the run's cell folders but `result.json`,
-    /// including hidden leftovers of interrupted atomic writes and symbolic links (the link
-    /// goes, never its target). Folders that are links are not entered.
-    static func artifactFiles(inRun folder: String) -> [(path: String, bytes: Int64)] {
+    /// including what is in their attempt folders (any depth), hidden leftovers of interrupted
+    /// atomic writes and symbolic links (the link goes, never its target). Folders that are
+    /// links are not entered. `bytes` count each inode once per run (hard links share it).
+    static func artifactFiles(inRun folder: String) -> [(path: String, bytes: Int64, links: Int)] {
         let manager = FileManager.default
-        var files: [(path: String, bytes: Int64)] = []
-        for cell in (try? manager.contentsOfDirectory(atPath: folder)) ?? [] where StoreFiles.isDirectory("\(folder)/\(cell)") {
-            for name in (try? manager.contentsOfDirectory(atPath: "\(folder)/\(cell)")) ?? [] where name != RunLayout.resultFile {
-                let path = "\(folder)/\(cell)/\(name)"
+        var files: [(path: String, bytes: Int64, links: Int)] = []
+        var seen = Set<[UInt64]>()
+        func walk(_ directory: String, top: Bool) {
+            for name in (try? manager.contentsOfDirectory(atPath: directory)) ?? [] where !(top && name == RunLayout.resultFile) {
+                let path = "\(directory)/\(name)"
                 var info = stat()
-                guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR else { continue }
-                files.append((path, (info.st_mode & S_IFMT) == S_IFREG ? Int64(info.st_size) : 0))
+                guard lstat(path, &info) == 0 else { continue }
+                if (info.st_mode & S_IFMT) == S_IFDIR {
+                    walk(path, top: false)
+                    continue
+                }
+                let regular = (info.st_mode & S_IFMT) == S_IFREG
+                let first = seen.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted
+                files.append((path, regular && first ? Int64(info.st_size) : 0, Int(info.st_nlink)))
             }
+        }
+        for cell in (try? manager.contentsOfDirectory(atPath: folder)) ?? [] where StoreFiles.isDirectory("\(folder)/\(cell)") {
+            walk("\(folder)/\(cell)", top: true)
         }
         return files
     }

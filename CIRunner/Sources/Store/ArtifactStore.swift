@@ -23,11 +23,17 @@ import Matrix
 ///
 /// One connection per store value; other processes open their own (WAL lets them read while
 /// this one writes).
+///
+/// The actor runs on its own serial Dispatch queue (``DispatchQueueExecutor``), not on the
+/// cooperative pool: hashing, fsync and SQLite lock waits block only that queue.
 public actor ArtifactStore {
     /// The store folder (absolute).
     public nonisolated let root: String
     public nonisolated let layout: RunLayout
     let database: Database
+    private nonisolated let executor = DispatchQueueExecutor(label: "nestci.store")
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Opens the store at `root`, creating the folder and database when missing and applying
     /// schema migrations.

@@ -13,6 +13,8 @@ enum StoreText {
 
     /// `45 s`, `12m 03s`, `2h 05m`.
     static func duration(_ seconds: Double) -> String {
+        // From stored times, which may be damaged: never trap on them.
+        guard seconds.isFinite, abs(seconds) < 1e12 else { return "?" }
         let total = Int(seconds.rounded())
         if total < 60 { return "\(total) s" }
         if total < 3600 { return String(format: "%dm %02ds", total / 60, total % 60) }

@@ -25,12 +25,17 @@ public struct BootRequest: Sendable {
     /// Within ``evidenceGrace``, serial silence this long means the guest has finished
     /// (it halted); stop then.
     public var evidenceQuiet: Duration
+    /// Most bytes of serial output stored for this boot (head and tail; the middle is cut
+    /// while the guest prints). Lines are judged whether stored or not.
+    public var serialLimit: Int
 
     public init(
         plan: BootPlan, rules: VerdictRules, folder: String, deadline: Duration, hostHasVMX: Bool, vmxReason: String = "",
         emulator: (any Emulator)? = nil, pollInterval: Duration = .milliseconds(25), tailLines: Int = 20,
-        evidenceGrace: Duration = .seconds(5), evidenceQuiet: Duration = .milliseconds(500)
+        evidenceGrace: Duration = .seconds(5), evidenceQuiet: Duration = .milliseconds(500),
+        serialLimit: Int = SerialLogCapper.defaultLimit
     ) {
+        self.serialLimit = serialLimit
         self.plan = plan
         self.rules = rules
         self.folder = folder

@@ -25,10 +25,21 @@ public enum BootRunner {
         do {
             try FileManager.default.createDirectory(atPath: request.folder, withIntermediateDirectories: true)
             invocation = try emulator.prepare(request.plan, in: request.folder)
-            // A log left by an earlier attempt in this folder must not be read as this one's.
-            try? FileManager.default.removeItem(atPath: invocation.serialLog)
         } catch {
             return infraResult(request, reason: "cannot prepare the \(emulator.backend.rawValue) boot: \(error)", rule: "emulator-failed-to-start")
+        }
+        // The emulator writes its serial port into a FIFO that nestci reads and stores,
+        // capped (see SerialCapture); this also replaces a log left by an earlier attempt.
+        let capture: SerialCapture
+        do {
+            let half = max(1, request.serialLimit / 2 - 64)  // room for the cut line
+            capture = try SerialCapture(path: invocation.serialLog, headLimit: half, tailLimit: half)
+        } catch let error as SerialCaptureError {
+            return infraResult(
+                request, reason: error.isDiskFull ? "disk full: cannot create the serial capture: \(error)" : "cannot create the serial capture: \(error)",
+                rule: error.isDiskFull ? "disk-full" : "emulator-failed-to-start")
+        } catch {
+            return infraResult(request, reason: "cannot create the serial capture: \(error)", rule: "emulator-failed-to-start")
         }
         var spec = invocation.process
         // A safety net only: the runner's own deadline normally fires first.
@@ -40,7 +51,8 @@ public enum BootRunner {
             process = try SupervisedProcess(spec)
         } catch {
             _ = machine.emulatorFailedToStart("\(error)", at: .zero)
-            return result(request, invocation, machine.decision!, started: started, decided: started, gone: clock.now, latency: nil, follower: nil, termination: nil)
+            try? capture.finish()
+            return result(request, invocation, machine.decision!, started: started, decided: started, gone: clock.now, latency: nil, capture: nil, termination: nil)
         }
 
         let ended = Mutex<ProcessResult?>(nil)
@@ -49,29 +61,43 @@ public enum BootRunner {
             ended.withLock { $0 = result }
             return result
         }
-        let follower = SerialFollower(path: invocation.serialLog)
         var firstOutput: Duration?
         var decidedAt: ContinuousClock.Instant?
         var decidingLineWritten: Date?
 
-        func feed(_ lines: [(number: Int, text: String)], now: ContinuousClock.Instant) {
-            if firstOutput == nil, follower.byteCount > 0 { firstOutput = now - started }
-            for (number, text) in lines {
-                if case .decide = machine.serialLine(number: number, text: text, at: now - started) {
+        /// Reads what the guest printed (all of it with `drain`) and judges each new line.
+        func feed(now: ContinuousClock.Instant, drain: Bool = false) {
+            // A line is judged the moment it is read, so its read time is when it was written,
+            // to within one poll interval.
+            let read = Date()
+            let judge: (SerialLineView) -> Void = { line in
+                guard decidedAt == nil else { return }
+                if case .decide = machine.serialLine(number: line.number, text: line.text, at: now - started) {
                     decidedAt = now
-                    decidingLineWritten = follower.lastWrite
-                    return
+                    decidingLineWritten = read
+                }
+            }
+            do {
+                if drain { try capture.drain(judge) } else { try capture.poll(judge) }
+            } catch {
+                if decidedAt == nil, case .decide = machine.harnessFailed(rule: "serial-capture", reason: "\(error)", at: now - started) { decidedAt = now }
+            }
+            if firstOutput == nil, capture.bytesRead > 0 { firstOutput = now - started }
+            if decidedAt == nil, let failure = capture.writeFailure {
+                let reason = "\(failure.isDiskFull ? "disk full" : "cannot store the serial output"): \(failure); \(capture.keptSummary) before the failure"
+                if case .decide = machine.harnessFailed(rule: failure.isDiskFull ? "disk-full" : "serial-capture", reason: reason, at: now - started) {
+                    decidedAt = now
                 }
             }
         }
 
         while decidedAt == nil {
             let now = clock.now
-            feed(follower.poll(), now: now)
+            feed(now: now)
             if decidedAt != nil { break }
             if let exit = ended.withLock({ $0 }) {
-                // Everything the guest printed is in the file by now (unbuffered writes).
-                feed(follower.poll(flush: true), now: clock.now)
+                // Everything the guest printed is in the FIFO by now (the writer is gone).
+                feed(now: clock.now, drain: true)
                 if decidedAt == nil {
                     _ = machine.emulatorExited(exit.termination, output: exit.output, at: clock.now - started)
                     decidedAt = clock.now
@@ -92,13 +118,24 @@ public enum BootRunner {
         }
 
         if let verdict = machine.decision, verdict.outcome == .fail, verdict.lineNumber != nil {
-            await awaitEvidence(request, follower: follower, started: started, ended: ended)
+            await awaitEvidence(request, capture: capture, started: started, ended: ended)
         }
         process.stop()
         let exit = await waiter.value
         let gone = clock.now
         let goneWall = Date()
-        let verdict = machine.decision!
+        // What the emulator wrote before it went is stored too (the verdict is already taken).
+        try? capture.drain { _ in }
+        var verdict = machine.decision!
+        do {
+            try capture.finish()
+        } catch let error as SerialCaptureError where error.isDiskFull && verdict.outcome != .infra {
+            // The verdict stands on what was read, but its evidence could not be kept whole.
+            verdict = Verdict(
+                outcome: .infra, rule: "disk-full",
+                reason: "disk full while storing the serial output (the guest's verdict was \(verdict.outcome.rawValue): \(verdict.line ?? verdict.reason)): \(error); \(capture.keptSummary)",
+                seconds: verdict.seconds, lastLines: verdict.lastLines)
+        } catch {}
         var latency: Duration?
         if verdict.lineNumber != nil, let written = decidingLineWritten {
             latency = .seconds(max(0, goneWall.timeIntervalSince(written)))
@@ -106,7 +143,7 @@ public enum BootRunner {
         try? exit.output.write(toFile: invocation.emulatorLog, atomically: false, encoding: .utf8)
         var boot = result(
             request, invocation, verdict, started: started, decided: decidedAt ?? gone, gone: gone, latency: latency,
-            follower: follower, termination: exit.summary)
+            capture: capture, termination: exit.summary)
         boot.firstOutput = firstOutput
         boot.emulatorPID = process.pid
         return boot
@@ -117,18 +154,18 @@ public enum BootRunner {
     /// the serial log is quiet for ``BootRequest/evidenceQuiet``, the emulator ends, the
     /// grace or the deadline runs out. Stopping on the marker itself would cut the dump.
     private static func awaitEvidence(
-        _ request: BootRequest, follower: SerialFollower, started: ContinuousClock.Instant, ended: Mutex<ProcessResult?>
+        _ request: BootRequest, capture: SerialCapture, started: ContinuousClock.Instant, ended: Mutex<ProcessResult?>
     ) async {
         let clock = ContinuousClock()
         let graceEnd = clock.now + request.evidenceGrace
-        var bytes = follower.byteCount
+        var bytes = capture.bytesRead
         var lastGrowth = clock.now
         while clock.now < graceEnd, clock.now - started < request.deadline, !Task.isCancelled {
             if ended.withLock({ $0 }) != nil { return }
-            _ = follower.poll()
+            _ = try? capture.poll { _ in }
             let now = clock.now
-            if follower.byteCount != bytes {
-                bytes = follower.byteCount
+            if capture.bytesRead != bytes {
+                bytes = capture.bytesRead
                 lastGrowth = now
             } else if now - lastGrowth >= request.evidenceQuiet {
                 return
@@ -139,14 +176,14 @@ public enum BootRunner {
 
     private static func result(
         _ request: BootRequest, _ invocation: EmulatorInvocation, _ verdict: Verdict, started: ContinuousClock.Instant,
-        decided: ContinuousClock.Instant, gone: ContinuousClock.Instant, latency: Duration?, follower: SerialFollower?,
+        decided: ContinuousClock.Instant, gone: ContinuousClock.Instant, latency: Duration?, capture: SerialCapture?,
         termination: String?
     ) -> BootResult {
         BootResult(
             verdict: verdict, commandLine: invocation.process.commandLine, folder: request.folder,
             serialLog: invocation.serialLog, emulatorLog: invocation.emulatorLog, backendLog: invocation.backendLog,
             timeToDecision: decided - started, stopDuration: gone - decided, verdictLatency: latency, firstOutput: nil,
-            emulatorTermination: termination, serialLines: follower?.lineCount ?? 0, serialBytes: follower?.byteCount ?? 0,
+            emulatorTermination: termination, serialLines: capture?.scanner.lineCount ?? 0, serialBytes: capture?.bytesRead ?? 0,
             emulatorPID: nil)
     }
 

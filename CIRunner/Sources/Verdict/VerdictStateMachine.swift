@@ -145,6 +145,13 @@ public struct VerdictStateMachine {
         return decide(.infra, rule: "emulator-failed-to-start", reason: message, number: nil, text: nil, at: at)
     }
 
+    /// The harness failed during the boot (the serial capture could not be written: a full
+    /// disk): INFRA, with the last lines seen.
+    public mutating func harnessFailed(rule: String, reason: String, at: Duration) -> Action {
+        guard decision == nil else { return .none }
+        return decide(.infra, rule: rule, reason: reason, number: nil, text: nil, at: at, withTail: true)
+    }
+
     /// The boot was cancelled (nestci is shutting down): INFRA, so it is retried.
     public mutating func cancelled(at: Duration) -> Action {
         guard decision == nil else { return .none }

@@ -2,7 +2,12 @@ import Foundation
 
 /// A lock around a value: the one synchronisation primitive nestci's thread-based parts
 /// (process watchers, signal handling) use.
-public final class Mutex<Value>: @unchecked Sendable {
+///
+/// Sendable only when its value is: the lock makes access exclusive, but a value that is
+/// not Sendable (a class reference) could still escape through `withLock` and be used from
+/// two threads. (Synchronization.Mutex is a ~Copyable struct needing `borrowing` call sites
+/// everywhere; this class keeps them simple.)
+public final class Mutex<Value> {
     private let lock = NSLock()
     private var value: Value
 
@@ -14,6 +19,9 @@ public final class Mutex<Value>: @unchecked Sendable {
         return try body(&value)
     }
 }
+
+// The lock serialises every access to `value`, and the value itself may cross threads.
+extension Mutex: @unchecked Sendable where Value: Sendable {}
 
 /// A value that arrives once, awaited by any number of tasks.
 final class Completion<Value: Sendable>: Sendable {

@@ -54,6 +54,17 @@ static void mode_triple(void)
 	halt_forever();
 }
 
+/* A guest stuck printing: numbered 100-byte lines as fast as the UART takes them,
+ * forever, or `lines=N` of them and then FIXTURE PASS. Tests bounded memory and disk. */
+static void mode_flood(void)
+{
+	u32 lines = cmdline_u32("lines", 0);
+	for (u32 i = 1; lines == 0 || i <= lines; i++)
+		println("CPU(0x00): flood line %u xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i);
+	putline("FIXTURE PASS");
+	finish();
+}
+
 void kmain(void);
 void kmain(void)
 {
@@ -90,6 +101,8 @@ void kmain(void)
 		mode_vmcs2();
 	else if (streq(mode, "chain"))
 		mode_chain();
+	else if (streq(mode, "flood"))
+		mode_flood();
 	putline("Fatal: unknown mode");
 	finish();
 }
