@@ -60,9 +60,11 @@ enum JudgeCommand {
     static func judgeFile(_ path: String, rules: JudgeRules) throws -> Verdict {
         guard FileManager.default.isReadableFile(atPath: path) else { throw UserError("cannot read the serial log \(path)") }
         var machine = try VerdictStateMachine(rules: rules.rules, smp: rules.smp, hostHasVMX: rules.hostHasVMX, vmxReason: rules.vmxReason)
-        let follower = SerialFollower(path: path)
-        for (number, text) in follower.poll(flush: true) {
-            if case .decide = machine.serialLine(number: number, text: text, at: .zero) { break }
+        // The same line model as a live boot (SerialScanner, through the file follower).
+        let follower = SerialFileFollower(path: path)
+        let lines = try follower.poll() + follower.flush()
+        for line in lines {
+            if case .decide = machine.serialLine(number: line.number, text: line.text, at: .zero) { break }
         }
         _ = machine.deadlinePassed(at: .zero)
         var verdict = machine.decision!

@@ -169,7 +169,7 @@ public final class ProcessRegistry: Sendable {
     }
 
     private static func token(of pid: Int32) -> String? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
+        guard let data = ProcessTable.read("/proc/\(pid)/environ") else { return nil }
         let prefix = Array("\(ProcessTable.tokenVariable)=".utf8)
         guard let entry = data.split(separator: 0).first(where: { $0.starts(with: prefix) }) else { return nil }
         return String(decoding: entry.dropFirst(prefix.count), as: UTF8.self)
@@ -202,29 +202,11 @@ public final class ProcessRegistry: Sendable {
         }
         var result: [Int32] = []
         for task in tasks {
-            guard let text = readSmallFile("/proc/self/task/\(task)/children") else { continue }
+            guard let data = ProcessTable.read("/proc/self/task/\(task)/children") else { continue }
+            let text = String(decoding: data, as: UTF8.self)
             result += text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         }
         return result
-    }
-
-    /// A small file's content through read(2). Not String(contentsOfFile:) nor
-    /// FileManager.contents: on Linux (Foundation of Swift 6.3) both leak their 4 KiB buffer
-    /// when a file reads empty, as a /proc `children` list mostly does; at 10 sweeps a second
-    /// times every thread that grew nestci's RSS by about 0.4 MB/s while boots ran.
-    private static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

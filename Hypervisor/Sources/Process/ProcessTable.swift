@@ -22,7 +22,7 @@ enum ProcessTable {
     static let tokenVariable = "NESTCI_SUPERVISOR"
 
     static func entry(_ pid: Int32) -> Entry? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+        guard let data = read("/proc/\(pid)/stat") else { return nil }
         return parse(pid: pid, stat: data)
     }
 
@@ -51,7 +51,7 @@ enum ProcessTable {
     }
 
     static func isZombie(_ pid: Int32) -> Bool {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
+        guard let data = read("/proc/\(pid)/stat"),
             let close = data.lastIndex(of: UInt8(ascii: ")")), data.count > close + 2
         else { return false }
         return data[close + 2] == UInt8(ascii: "Z")
@@ -66,12 +66,31 @@ enum ProcessTable {
         let me = getpid()
         return names.compactMap { name -> Int32? in
             guard let pid = Int32(name), pid != me,
-                let data = FileManager.default.contents(atPath: "/proc/\(name)/environ")
+                let data = read("/proc/\(name)/environ")
             else { return nil }
             for entry in data.split(separator: 0) where entry.starts(with: wanted) {
                 if !exact || entry.count == wanted.count { return pid }
             }
             return nil
         }
+    }
+
+    /// A small /proc file's content through read(2). Not String(contentsOfFile:) nor
+    /// FileManager.contents: on Linux (Foundation of Swift 6.3) both leak their 4 KiB buffer
+    /// when a file reads empty, as a /proc `children` list or a kernel thread's environ
+    /// does; at 10 sweeps a second that grew nestci's RSS by about 0.4 MB/s while boots ran.
+    static func read(_ path: String) -> Data? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes.append(contentsOf: buffer[0..<count])
+        }
+        return bytes
     }
 }
