@@ -34,6 +34,9 @@ enum ScriptRun {
         var result: [String: String] = [:]
         let enumerator = FileManager.default.enumerator(atPath: folder)
         while let entry = enumerator?.nextObject() as? String {
+            // The process ledger is live bookkeeping of whichever nestci runs on the store
+            // (the test's own fetches included), not the store's content.
+            if entry.hasPrefix(".processes") { continue }
             let path = "\(folder)/\(entry)"
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
