@@ -3,18 +3,54 @@
 /// other JSON files of nestci (the service config) report exactly like matrix files.
 public final class Diagnostics {
     public let file: String
-    public private(set) var issues: [MatrixIssue] = []
+    /// Most problems kept: past this a file is broken in bulk (a generated file, a wrong
+    /// file), the first ones say what, and building more messages would cost time and
+    /// memory for nothing.
+    public static let maxIssues = 100
+    private var recorded: [MatrixIssue] = []
+    private var seen: Set<String> = []
+    private var omitted = 0
+    /// Every key some object of the file was checked against (see
+    /// ``ObjectReader/rejectUnknownKeys(_:what:)``): what the reader accepts, for the
+    /// documentation check.
+    public private(set) var acceptedKeys: Set<String> = []
 
     public init(file: String) { self.file = file }
 
-    /// Adds problems found elsewhere (a matrix file a config names).
-    public func append(contentsOf other: [MatrixIssue]) { issues += other }
-
-    public func report(_ path: String, _ value: JSONValue?, _ message: String) {
-        // The same mistake found once per cell is one mistake.
-        if issues.contains(where: { $0.path == path && $0.message == message }) { return }
-        issues.append(MatrixIssue(file: file, path: path, line: value?.line ?? 0, column: value?.column ?? 0, message: message))
+    /// The problems found, and a last line counting those left out past ``maxIssues``.
+    public var issues: [MatrixIssue] {
+        guard omitted > 0 else { return recorded }
+        return recorded + [MatrixIssue(file: file, path: "", message: "… and \(omitted) more problem\(omitted == 1 ? "" : "s") not shown (fix these first)")]
     }
+
+    /// Whether further reports are only counted; callers skip costly checks then.
+    public var isFull: Bool { recorded.count >= Self.maxIssues }
+
+    /// Adds problems found elsewhere (a matrix file a config names).
+    public func append(contentsOf other: [MatrixIssue]) {
+        for issue in other { add(issue) }
+    }
+
+    /// `message` is only built while fewer than ``maxIssues`` were reported.
+    public func report(_ path: String, _ value: JSONValue?, _ message: @autoclosure () -> String) {
+        guard !isFull else {
+            omitted += 1
+            return
+        }
+        add(MatrixIssue(file: file, path: path, line: value?.line ?? 0, column: value?.column ?? 0, message: message()))
+    }
+
+    private func add(_ issue: MatrixIssue) {
+        guard !isFull else {
+            omitted += 1
+            return
+        }
+        // The same mistake found once per cell is one mistake.
+        guard seen.insert("\(issue.file)\u{0}\(issue.path)\u{0}\(issue.message)").inserted else { return }
+        recorded.append(issue)
+    }
+
+    func accept(_ keys: [String]) { acceptedKeys.formUnion(keys) }
 }
 
 /// A JSON object being read: unknown keys are reported with a did-you-mean.
@@ -42,10 +78,11 @@ public struct ObjectReader {
 
     /// Reports keys not in `known`, with a did-you-mean.
     public func rejectUnknownKeys(_ known: [String], what: String) {
+        diagnostics.accept(known)
         for (key, value) in members where !known.contains(key) {
             diagnostics.report(
                 childPath(key), value,
-                "unknown key \"\(key)\" in \(what)\(DidYouMean.hint(for: key, among: known)) (expected one of: \(known.joined(separator: ", ")))")
+                "unknown key \(MessageText.quoted(key)) in \(what)\(DidYouMean.hint(for: key, among: known)) (expected one of: \(known.joined(separator: ", ")))")
         }
     }
 
@@ -135,8 +172,8 @@ enum ValueReader {
 /// JSON path notation used in messages: `a.b[2]`, with quoting for odd keys.
 enum JSONPath {
     static func join(_ base: String, _ key: String) -> String {
-        let plain = !key.isEmpty && key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
-        let component = plain ? key : "[\"\(key)\"]"
+        let plain = !key.isEmpty && key.utf8.count <= MessageText.maxEchoed && key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+        let component = plain ? key : "[\(MessageText.quoted(key))]"
         if base.isEmpty { return plain ? key : component }
         return plain ? "\(base).\(key)" : "\(base)\(component)"
     }

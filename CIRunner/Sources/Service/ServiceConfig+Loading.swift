@@ -40,8 +40,9 @@ extension ServiceConfig {
         if let value = top["matrices"] {
             if case .array(let elements) = value.kind {
                 if elements.isEmpty { issues.report("matrices", value, "no matrices listed (add one: {\"path\": \"nightly.json\", \"schedule\": {\"daily\": \"02:30\"}})") }
+                let loads = MatrixLoads()
                 for (index, element) in elements.enumerated() {
-                    if let entry = matrixEntry(element, path: "matrices[\(index)]", base: base, issues: issues) { config.matrices.append(entry) }
+                    if let entry = matrixEntry(element, path: "matrices[\(index)]", base: base, issues: issues, loads: loads) { config.matrices.append(entry) }
                 }
             } else {
                 issues.report("matrices", value, "expected an array of {\"path\", \"schedule\", \"watch\"} objects, found \(value.typeName)")
@@ -64,7 +65,7 @@ extension ServiceConfig {
                 if let bytes = ByteSize.parse(value) {
                     config.retention.maxBytes = bytes
                 } else {
-                    issues.report(retention.childPath("maxBytes"), value, "expected a size such as \"20G\", \"500M\", \"1.5T\" or a number of bytes, found \(value.scalarText.map { "\"\($0)\"" } ?? value.typeName)")
+                    issues.report(retention.childPath("maxBytes"), value, "expected a size such as \"20G\", \"500M\", \"1.5T\" or a number of bytes, found \(value.scalarText.map { MessageText.quoted($0) } ?? value.typeName)")
                 }
             }
         }
@@ -92,7 +93,27 @@ extension ServiceConfig {
         return config
     }
 
-    private static func matrixEntry(_ value: JSONValue, path: String, base: URL, issues: ConfigIssues) -> MatrixEntry? {
+    /// Matrix files already read while reading this config, by resolved path: a config
+    /// listing one file 100k times reads it once.
+    private final class MatrixLoads {
+        var results: [String: Result<String, MatrixError>] = [:]
+
+        func load(_ path: String) -> Result<String, MatrixError>? {
+            if let known = results[path] { return known }
+            do {
+                let result = Result<String, MatrixError>.success(try MatrixFile.load(path: path).name)
+                results[path] = result
+                return result
+            } catch let error as MatrixError {
+                results[path] = .failure(error)
+                return .failure(error)
+            } catch {
+                return nil
+            }
+        }
+    }
+
+    private static func matrixEntry(_ value: JSONValue, path: String, base: URL, issues: ConfigIssues, loads: MatrixLoads) -> MatrixEntry? {
         guard let object = ConfigObject(value, path: path, issues: issues) else { return nil }
         object.rejectUnknownKeys(matrixKeys, what: "a matrix entry")
         let watch = object.bool("watch") ?? false
@@ -108,24 +129,26 @@ extension ServiceConfig {
             return nil
         }
         let resolved = URL(fileURLWithPath: file, relativeTo: base).standardizedFileURL.path
+        let shown = MessageText.escaped(resolved, limit: 240)
         guard FileManager.default.fileExists(atPath: resolved) else {
-            let folder = URL(fileURLWithPath: resolved).deletingLastPathComponent()
-            let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") }
-            let name = URL(fileURLWithPath: resolved).lastPathComponent
-            let hint = DidYouMean.suggestion(for: name, among: siblings).map { " (did you mean \"\($0)\"?)" } ?? ""
-            issues.report(object.childPath("path"), object["path"], "matrix file \(resolved) does not exist\(hint) (paths are relative to the config file's folder)")
+            issues.report(object.childPath("path"), object["path"], "matrix file \(shown) does not exist\(siblingHint(resolved)) (paths are relative to the config file's folder)")
             return nil
         }
-        do {
-            let matrix = try MatrixFile.load(path: resolved)
-            return MatrixEntry(path: resolved, name: matrix.name, schedule: schedule, watch: watch)
-        } catch let error as MatrixError {
-            // The matrix's own problems, each at its own file and line.
-            issues.append(contentsOf: error.issues)
-        } catch {
-            issues.report(object.childPath("path"), object["path"], "cannot read matrix file \(resolved): \(error)")
+        switch loads.load(resolved) {
+        case .success(let name): return MatrixEntry(path: resolved, name: name, schedule: schedule, watch: watch)
+        // The matrix's own problems, each at its own file and line.
+        case .failure(let error): issues.append(contentsOf: error.issues)
+        case nil: issues.report(object.childPath("path"), object["path"], "cannot read matrix file \(shown)")
         }
         return nil
+    }
+
+    /// ` (did you mean "x.json"?)` from the missing file's folder, or "".
+    private static func siblingHint(_ resolved: String) -> String {
+        let folder = URL(fileURLWithPath: resolved).deletingLastPathComponent()
+        let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") }
+        let name = URL(fileURLWithPath: resolved).lastPathComponent
+        return DidYouMean.suggestion(for: name, among: siblings).map { " (did you mean \"\($0)\"?)" } ?? ""
     }
 
     private static func schedule(_ object: ConfigObject, issues: ConfigIssues) -> Schedule? {
@@ -148,13 +171,14 @@ extension ServiceConfig {
                 if TimeZone(identifier: text) != nil {
                     zone = text
                 } else {
-                    let hint = DidYouMean.suggestion(for: text, among: TimeZone.knownTimeZoneIdentifiers).map { " (did you mean \"\($0)\"?)" } ?? ""
-                    issues.report(object.childPath("timeZone"), object["timeZone"], "unknown time zone \"\(text)\"\(hint) (expected an IANA name such as \"Europe/Zurich\" or \"UTC\")")
+                    issues.report(
+                        object.childPath("timeZone"), object["timeZone"],
+                        "unknown time zone \(MessageText.quoted(text))\(DidYouMean.suggestion(for: text, among: TimeZone.knownTimeZoneIdentifiers).map { " (did you mean \"\($0)\"?)" } ?? "") (expected an IANA name such as \"Europe/Zurich\" or \"UTC\")")
                 }
             }
             guard let text = object.string("daily") else { return nil }
             guard let (hour, minute) = parseClock(text) else {
-                issues.report(object.childPath("daily"), value, "bad time \"\(text)\" (expected HH:MM on a 24-hour clock, e.g. \"02:30\")")
+                issues.report(object.childPath("daily"), value, "bad time \(MessageText.quoted(text)) (expected HH:MM on a 24-hour clock, e.g. \"02:30\")")
                 return nil
             }
             return .daily(hour: hour, minute: minute, timeZone: zone)
@@ -180,7 +204,7 @@ extension ServiceConfig {
             return nil
         }
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host?.isEmpty == false else {
-            issues.report(object.childPath("url"), object["url"], "\"\(text)\" is not an http or https URL (expected e.g. \"https://chat.example.org/hooks/abc\")")
+            issues.report(object.childPath("url"), object["url"], "\(MessageText.quoted(text)) is not an http or https URL (expected e.g. \"https://chat.example.org/hooks/abc\")")
             return nil
         }
         return Webhook(url: url, timeoutSeconds: timeout, retries: retries)
@@ -193,7 +217,7 @@ extension ServiceConfig {
                 issues.report("matrices", root["matrices"], "\(entry.path) is listed twice without a schedule of its own (merge the entries)")
             }
             if let other = seenNames[entry.name], other != entry.path {
-                issues.report("matrices", root["matrices"], "\(other) and \(entry.path) are both named \"\(entry.name)\"; history is kept per name, so rename one")
+                issues.report("matrices", root["matrices"], "\(other) and \(entry.path) are both named \(MessageText.quoted(entry.name)); history is kept per name, so rename one")
             }
             seenNames[entry.name] = entry.path
         }
