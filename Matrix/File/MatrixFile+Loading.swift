@@ -36,6 +36,12 @@ extension MatrixFile {
 struct MatrixFileDecoder {
     let diagnostics: Diagnostics
     let baseDirectory: String
+    let regexValidity = RegexValidity()
+
+    /// Whether each pattern seen compiles.
+    final class RegexValidity {
+        var results: [String: Bool] = [:]
+    }
 
     static let topKeys = ["name", "description", "components", "chains", "axes", "exclude", "include", "workarounds", "defaults"]
     static let componentKeys = ["kind", "description", "repository", "revision", "build", "boot", "options", "path", "bits"]
@@ -271,10 +277,17 @@ struct MatrixFileDecoder {
     }
 
     private func checkRegex(_ pattern: String, path: String, value: JSONValue?) -> Bool {
+        // Compiled once per distinct pattern: 100k chains with the same marker are one compile.
+        if let known = regexValidity.results[pattern] {
+            if !known { diagnostics.report(path, value, "invalid regular expression \(MessageText.quoted(pattern)) (ICU syntax; escape ( ) [ ] . with \\\\)") }
+            return known
+        }
         do {
             _ = try NSRegularExpression(pattern: pattern)
+            regexValidity.results[pattern] = true
             return true
         } catch {
+            regexValidity.results[pattern] = false
             diagnostics.report(path, value, "invalid regular expression \(MessageText.quoted(pattern)) (ICU syntax; escape ( ) [ ] . with \\\\)")
             return false
         }

@@ -14,6 +14,10 @@ public struct JSONParser {
     private var line = 1
     private var lineStart = 0
     private var depth = 0
+    private var valueCount = 0
+    /// Most values in one document. A matrix holds thousands; 10 MB of `1,` would be 5M
+    /// values and about 400 MB as a tree, so a file past this is refused while it is read.
+    public static let maxValues = 1_000_000
     /// Where the column was last counted on this line, so counting characters (not bytes)
     /// stays linear over the file: the index only moves forward.
     private var counted = (index: 0, column: 1)
@@ -71,6 +75,8 @@ public struct JSONParser {
 
     private mutating func parseValue() throws(SyntaxError) -> JSONValue {
         guard index < bytes.count else { throw error("unexpected end of file, expected a value") }
+        valueCount += 1
+        if valueCount > Self.maxValues { throw error("more than \(Self.maxValues) values in one file (a matrix or config needs far fewer; is this the right file?)") }
         let (startLine, startColumn) = (line, column())
         func at(_ kind: JSONValue.Kind) -> JSONValue { JSONValue(kind, line: startLine, column: startColumn) }
         switch bytes[index] {

@@ -97,6 +97,32 @@ extension ServiceConfig {
     /// listing one file 100k times reads it once.
     private final class MatrixLoads {
         var results: [String: Result<String, MatrixError>] = [:]
+        var paths: [String: (resolved: String, exists: Bool)] = [:]
+        var zones: [String: Bool] = [:]
+
+        /// `file` resolved against `base`, and whether it exists (URL arithmetic and stat
+        /// once per distinct path).
+        func resolve(_ file: String, base: URL) -> (resolved: String, exists: Bool) {
+            if let known = paths[file] { return known }
+            let resolved = URL(fileURLWithPath: file, relativeTo: base).standardizedFileURL.path
+            let result = (resolved, FileManager.default.fileExists(atPath: resolved))
+            paths[file] = result
+            return result
+        }
+
+        /// Whether `identifier` names a time zone; Foundation is asked once per name, and
+        /// only for names shaped like one (`Area/City`, `UTC`, `Etc/GMT+1`).
+        func isTimeZone(_ identifier: String) -> Bool {
+            if let known = zones[identifier] { return known }
+            let shaped = (1...64).contains(identifier.utf8.count)
+                && identifier.utf8.allSatisfy { byte in
+                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "/_+-".utf8.contains(byte)
+                }
+            let valid = shaped && TimeZone(identifier: identifier) != nil
+            zones[identifier] = valid
+            return valid
+        }
 
         func load(_ path: String) -> Result<String, MatrixError>? {
             if let known = results[path] { return known }
@@ -118,7 +144,7 @@ extension ServiceConfig {
         object.rejectUnknownKeys(matrixKeys, what: "a matrix entry")
         let watch = object.bool("watch") ?? false
         var schedule: Schedule?
-        if let scheduleObject = object.object("schedule") { schedule = Self.schedule(scheduleObject, issues: issues) }
+        if let scheduleObject = object.object("schedule") { schedule = Self.schedule(scheduleObject, issues: issues, loads: loads) }
         if object["schedule"] == nil, object["watch"] != nil, !watch {
             issues.report(path, value, "this matrix would never run: give it a \"schedule\" or set \"watch\": true")
         } else if object["schedule"] == nil, object["watch"] == nil {
@@ -128,9 +154,9 @@ extension ServiceConfig {
             if object["path"] == nil { issues.report(path, value, "missing required key \"path\" (the matrix file, relative to this config file)") }
             return nil
         }
-        let resolved = URL(fileURLWithPath: file, relativeTo: base).standardizedFileURL.path
+        let (resolved, exists) = loads.resolve(file, base: base)
         let shown = MessageText.escaped(resolved, limit: 240)
-        guard FileManager.default.fileExists(atPath: resolved) else {
+        guard exists else {
             issues.report(object.childPath("path"), object["path"], "matrix file \(shown) does not exist\(siblingHint(resolved)) (paths are relative to the config file's folder)")
             return nil
         }
@@ -151,7 +177,7 @@ extension ServiceConfig {
         return DidYouMean.suggestion(for: name, among: siblings).map { " (did you mean \"\($0)\"?)" } ?? ""
     }
 
-    private static func schedule(_ object: ConfigObject, issues: ConfigIssues) -> Schedule? {
+    private static func schedule(_ object: ConfigObject, issues: ConfigIssues, loads: MatrixLoads) -> Schedule? {
         object.rejectUnknownKeys(scheduleKeys, what: "a schedule")
         let daily = object["daily"], every = object["everyHours"]
         switch (daily, every) {
@@ -168,7 +194,7 @@ extension ServiceConfig {
         case (.some(let value), nil):
             var zone = "UTC"
             if let text = object.string("timeZone") {
-                if TimeZone(identifier: text) != nil {
+                if loads.isTimeZone(text) {
                     zone = text
                 } else {
                     issues.report(
