@@ -171,8 +171,25 @@ enum ValueReader {
 
 /// JSON path notation used in messages: `a.b[2]`, with quoting for odd keys.
 enum JSONPath {
+    /// Letters, digits, `_` and `-`, short: written bare. ASCII is checked byte by byte,
+    /// since `Character.isLetter` is slow and every member of a 100k-key object gets a path.
+    static func isPlain(_ key: String) -> Bool {
+        guard !key.isEmpty, key.utf8.count <= MessageText.maxEchoed else { return false }
+        var ascii = true
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "_"), UInt8(ascii: "-"):
+                continue
+            case 0x80...: ascii = false
+            default: return false
+            }
+        }
+        return ascii || key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+    }
+
     static func join(_ base: String, _ key: String) -> String {
-        let plain = !key.isEmpty && key.utf8.count <= MessageText.maxEchoed && key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+        let plain = isPlain(key)
         let component = plain ? key : "[\(MessageText.quoted(key))]"
         if base.isEmpty { return plain ? key : component }
         return plain ? "\(base).\(key)" : "\(base)\(component)"
