@@ -109,7 +109,7 @@ struct MatrixFileDecoder {
         }
 
         // Level overrides of the form "$axis" must name an axis.
-        for chain in chains.values.sorted(by: { $0.name < $1.name }) {
+        for chain in chains.keys.sorted().compactMap({ chains[$0] }) where chain.levels.contains(where: { $0.opt?.hasPrefix("$") == true || $0.bits?.hasPrefix("$") == true }) {
             for (index, level) in chain.levels.enumerated() {
                 for (field, value) in [("opt", level.opt), ("bits", level.bits)] {
                     if let value, value.hasPrefix("$"), !axisNames.contains(String(value.dropFirst())) {

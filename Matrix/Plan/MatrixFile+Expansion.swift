@@ -122,8 +122,8 @@ extension MatrixFile {
         let axisPosition = Dictionary(axes.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
         let valueIndex = axes.map { axis in Dictionary(axis.values.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a }) }
         var removedCount = 0
-        var seen: Set<[String: String]> = []
-        for partial in exclude where seen.insert(partial).inserted {
+        // No de-duplication: hashing 250k dictionaries costs more than re-marking a cell.
+        for partial in exclude {
             if removedCount == total { break }
             var base = 0
             var fixed = [Bool](repeating: false, count: axes.count)
