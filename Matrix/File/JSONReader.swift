@@ -13,7 +13,9 @@ public final class Diagnostics {
     /// Every key some object of the file was checked against (see
     /// ``ObjectReader/rejectUnknownKeys(_:what:)``): what the reader accepts, for the
     /// documentation check.
-    public private(set) var acceptedKeys: Set<String> = []
+    public var acceptedKeys: Set<String> { Set(acceptedByObject.values.joined()) }
+    /// Per kind of object (`what`): one dictionary probe per object read, not one per key.
+    private var acceptedByObject: [String: [String]] = [:]
 
     public init(file: String) { self.file = file }
 
@@ -50,7 +52,9 @@ public final class Diagnostics {
         recorded.append(issue)
     }
 
-    func accept(_ keys: [String]) { acceptedKeys.formUnion(keys) }
+    func accept(_ keys: [String], what: String) {
+        if acceptedByObject[what] == nil { acceptedByObject[what] = keys }
+    }
 }
 
 /// A JSON object being read: unknown keys are reported with a did-you-mean.
@@ -78,7 +82,7 @@ public struct ObjectReader {
 
     /// Reports keys not in `known`, with a did-you-mean.
     public func rejectUnknownKeys(_ known: [String], what: String) {
-        diagnostics.accept(known)
+        diagnostics.accept(known, what: what)
         for (key, value) in members where !known.contains(key) {
             diagnostics.report(
                 childPath(key), value,

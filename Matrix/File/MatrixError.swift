@@ -54,7 +54,9 @@ public enum DidYouMean {
             let other = Array(candidate.lowercased().unicodeScalars)
             let limit = max(1, min(3, other.count / 3))
             guard abs(other.count - lowered.count) <= limit, let distance = editDistance(lowered, other, limit: limit) else { continue }
-            if best == nil || distance < best!.1 { best = (candidate, distance) }
+            // Ties go to the smallest name, so the hint is the same whatever the candidates' order
+            // (a dictionary's keys, a set).
+            if best == nil || distance < best!.1 || (distance == best!.1 && candidate < best!.0) { best = (candidate, distance) }
         }
         return best.map { MessageText.escaped($0.0, limit: MessageText.maxEchoed) }
     }

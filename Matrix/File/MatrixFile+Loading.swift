@@ -84,11 +84,13 @@ struct MatrixFileDecoder {
 
         var chains: [String: Chain] = [:]
         // Every name defined, even one whose definition has errors: a level naming it is fine.
-        let componentNames = Set(top["components"].flatMap { value -> [String]? in
+        let componentList = top["components"].flatMap { value -> [String]? in
             guard case .object(let members) = value.kind else { return nil }
             return members.map(\.key)
-        } ?? [])
+        } ?? []
+        let componentNames = (set: Set(componentList), list: componentList)
         if let object = top.object("chains", required: true, what: "the nesting chains, level 0 first") {
+            chains.reserveCapacity(object.members.count)
             for (key, value) in object.members {
                 if let problem = SafeName.problem(key) { diagnostics.report(object.childPath(key), value, "bad chain name: \(problem)") }
                 if let chain = decodeChain(key, value, path: object.childPath(key), components: components, componentNames: componentNames, defaults: defaults) {
@@ -196,7 +198,7 @@ struct MatrixFileDecoder {
     // MARK: Chains
 
     private func decodeChain(
-        _ name: String, _ value: JSONValue, path: String, components: [String: Component], componentNames: Set<String>,
+        _ name: String, _ value: JSONValue, path: String, components: [String: Component], componentNames: (set: Set<String>, list: [String]),
         defaults: (build: Int, boot: Int, memory: Int)
     ) -> Chain? {
         guard let object = ObjectReader(value, path: path, diagnostics: diagnostics) else { return nil }
@@ -208,8 +210,9 @@ struct MatrixFileDecoder {
                 guard let level = ObjectReader(levelValue, path: levelPath, diagnostics: diagnostics) else { continue }
                 level.rejectUnknownKeys(Self.levelKeys, what: "a chain level")
                 guard let componentName = level.string("component", required: true, what: "the component this level runs") else { continue }
-                if !componentNames.contains(componentName) {
-                    diagnostics.report(level.childPath("component"), level["component"], "no component named \(MessageText.quoted(componentName))\(DidYouMean.hint(for: componentName, among: componentNames)) (components: \(MessageText.sortedList(componentNames)))")
+                if !componentNames.set.contains(componentName) {
+                    // Hints from the file's order, so that a tie is broken the same way every time.
+                    diagnostics.report(level.childPath("component"), level["component"], "no component named \(MessageText.quoted(componentName))\(DidYouMean.hint(for: componentName, among: componentNames.list)) (components: \(MessageText.sortedList(componentNames.list)))")
                 } else if let component = components[componentName], component.kind == .image, index != elements.count - 1 {
                     diagnostics.report(level.childPath("component"), level["component"], "\(MessageText.quoted(componentName)) is an image and can only be the last level (nothing boots from inside it)")
                 }
