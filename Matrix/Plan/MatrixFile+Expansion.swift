@@ -17,19 +17,20 @@ extension MatrixFile {
             diagnostics.report("axes", nil, "the axes multiply to \(Int(productSize)) cells, more than the limit of \(Self.maxCells) (remove axis values or split the matrix)")
             throw MatrixError(issues: diagnostics.issues)
         }
-        var combinations: [(values: [String: String], original: Set<String>, fromInclude: Int?)] = [[String: String]()].map { ($0, [], nil) }
-        for axis in axes {
-            combinations = combinations.flatMap { combination in
-                axis.values.map { value in
-                    var values = combination.values
-                    values[axis.name] = value
-                    return (values, combination.original.union([axis.name]), nil)
-                }
-            }
-        }
-        // GitHub Actions semantics: exclude first, then include.
+        // GitHub Actions semantics: exclude first, then include. Only the cells that stay
+        // are built, from their index in the product (first axis slowest, as listed).
         let excluded = excludedCombinations()
-        combinations = combinations.enumerated().filter { !excluded[$0.offset] }.map(\.element)
+        let allAxes = Set(axes.map(\.name))
+        var combinations: [(values: [String: String], original: Set<String>, fromInclude: Int?)] = []
+        for index in excluded.indices where !excluded[index] {
+            var values = [String: String](minimumCapacity: axes.count)
+            var rest = index
+            for axis in axes.reversed() {
+                values[axis.name] = axis.values[rest % axis.values.count]
+                rest /= axis.values.count
+            }
+            combinations.append((values, allAxes, nil))
+        }
         let originalCount = combinations.count
         for (index, partial) in include.enumerated() {
             var extended = false
