@@ -3,17 +3,57 @@
 /// other JSON files of nestci (the service config) report exactly like matrix files.
 public final class Diagnostics {
     public let file: String
-    public private(set) var issues: [MatrixIssue] = []
+    /// Most problems kept: past this a file is broken in bulk (a generated file, a wrong
+    /// file), the first ones say what, and building more messages would cost time and
+    /// memory for nothing.
+    public static let maxIssues = 100
+    private var recorded: [MatrixIssue] = []
+    private var seen: Set<String> = []
+    private var omitted = 0
+    /// Every key some object of the file was checked against (see
+    /// ``ObjectReader/rejectUnknownKeys(_:what:)``): what the reader accepts, for the
+    /// documentation check.
+    public var acceptedKeys: Set<String> { Set(acceptedByObject.values.joined()) }
+    /// Per kind of object (`what`): one dictionary probe per object read, not one per key.
+    private var acceptedByObject: [String: [String]] = [:]
 
     public init(file: String) { self.file = file }
 
-    /// Adds problems found elsewhere (a matrix file a config names).
-    public func append(contentsOf other: [MatrixIssue]) { issues += other }
+    /// The problems found, and a last line counting those left out past ``maxIssues``.
+    public var issues: [MatrixIssue] {
+        guard omitted > 0 else { return recorded }
+        return recorded + [MatrixIssue(file: file, path: "", message: "… and \(omitted) more problem\(omitted == 1 ? "" : "s") not shown (fix these first)")]
+    }
 
-    public func report(_ path: String, _ value: JSONValue?, _ message: String) {
+    /// Whether further reports are only counted; callers skip costly checks then.
+    public var isFull: Bool { recorded.count >= Self.maxIssues }
+
+    /// Adds problems found elsewhere (a matrix file a config names).
+    public func append(contentsOf other: [MatrixIssue]) {
+        for issue in other { add(issue) }
+    }
+
+    /// `message` is only built while fewer than ``maxIssues`` were reported.
+    public func report(_ path: String, _ value: JSONValue?, _ message: @autoclosure () -> String) {
+        guard !isFull else {
+            omitted += 1
+            return
+        }
+        add(MatrixIssue(file: file, path: path, line: value?.line ?? 0, column: value?.column ?? 0, message: message()))
+    }
+
+    private func add(_ issue: MatrixIssue) {
+        guard !isFull else {
+            omitted += 1
+            return
+        }
         // The same mistake found once per cell is one mistake.
-        if issues.contains(where: { $0.path == path && $0.message == message }) { return }
-        issues.append(MatrixIssue(file: file, path: path, line: value?.line ?? 0, column: value?.column ?? 0, message: message))
+        guard seen.insert("\(issue.file)\u{0}\(issue.path)\u{0}\(issue.message)").inserted else { return }
+        recorded.append(issue)
+    }
+
+    func accept(_ keys: [String], what: String) {
+        if acceptedByObject[what] == nil { acceptedByObject[what] = keys }
     }
 }
 
@@ -42,10 +82,11 @@ public struct ObjectReader {
 
     /// Reports keys not in `known`, with a did-you-mean.
     public func rejectUnknownKeys(_ known: [String], what: String) {
+        diagnostics.accept(known, what: what)
         for (key, value) in members where !known.contains(key) {
             diagnostics.report(
                 childPath(key), value,
-                "unknown key \"\(key)\" in \(what)\(DidYouMean.hint(for: key, among: known)) (expected one of: \(known.joined(separator: ", ")))")
+                "unknown key \(MessageText.quoted(key)) in \(what)\(DidYouMean.hint(for: key, among: known)) (expected one of: \(known.joined(separator: ", ")))")
         }
     }
 
@@ -134,9 +175,26 @@ enum ValueReader {
 
 /// JSON path notation used in messages: `a.b[2]`, with quoting for odd keys.
 enum JSONPath {
+    /// Letters, digits, `_` and `-`, short: written bare. ASCII is checked byte by byte,
+    /// since `Character.isLetter` is slow and every member of a 100k-key object gets a path.
+    static func isPlain(_ key: String) -> Bool {
+        guard !key.isEmpty, key.utf8.count <= MessageText.maxEchoed else { return false }
+        var ascii = true
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "_"), UInt8(ascii: "-"):
+                continue
+            case 0x80...: ascii = false
+            default: return false
+            }
+        }
+        return ascii || key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+    }
+
     static func join(_ base: String, _ key: String) -> String {
-        let plain = !key.isEmpty && key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
-        let component = plain ? key : "[\"\(key)\"]"
+        let plain = isPlain(key)
+        let component = plain ? key : "[\(MessageText.quoted(key))]"
         if base.isEmpty { return plain ? key : component }
         return plain ? "\(base).\(key)" : "\(base)\(component)"
     }

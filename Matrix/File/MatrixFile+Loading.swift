@@ -36,6 +36,12 @@ extension MatrixFile {
 struct MatrixFileDecoder {
     let diagnostics: Diagnostics
     let baseDirectory: String
+    let regexValidity = RegexValidity()
+
+    /// Whether each pattern seen compiles.
+    final class RegexValidity {
+        var results: [String: Bool] = [:]
+    }
 
     static let topKeys = ["name", "description", "components", "chains", "axes", "exclude", "include", "workarounds", "defaults"]
     static let componentKeys = ["kind", "description", "repository", "revision", "build", "boot", "options", "path", "bits"]
@@ -52,6 +58,9 @@ struct MatrixFileDecoder {
         guard let top = ObjectReader(root, path: "", diagnostics: diagnostics) else { return nil }
         top.rejectUnknownKeys(Self.topKeys, what: "the matrix file")
         let name = top.string("name", required: true, what: "a name for this matrix, e.g. \"xmhf64-nightly\"") ?? ""
+        if top["name"] != nil, case .string = top["name"]?.kind, let problem = SafeName.problem(name) {
+            diagnostics.report("name", top["name"], "bad matrix name: \(problem)")
+        }
 
         var defaults = (build: 1800, boot: 600, memory: 1024)
         if let object = top.object("defaults") {
@@ -67,15 +76,24 @@ struct MatrixFileDecoder {
         var components: [String: Component] = [:]
         if let object = top.object("components", required: true, what: "the hypervisors, guests and images to use") {
             for (key, value) in object.members {
+                if let problem = SafeName.problem(key) { diagnostics.report(object.childPath(key), value, "bad component name: \(problem)") }
                 if let component = decodeComponent(key, value, path: object.childPath(key)) { components[key] = component }
             }
             if object.members.isEmpty { diagnostics.report("components", object.value, "no components defined (define at least one)") }
         }
 
         var chains: [String: Chain] = [:]
+        // Every name defined, even one whose definition has errors: a level naming it is fine.
+        let componentList = top["components"].flatMap { value -> [String]? in
+            guard case .object(let members) = value.kind else { return nil }
+            return members.map(\.key)
+        } ?? []
+        let componentNames = (set: Set(componentList), list: componentList)
         if let object = top.object("chains", required: true, what: "the nesting chains, level 0 first") {
+            chains.reserveCapacity(object.members.count)
             for (key, value) in object.members {
-                if let chain = decodeChain(key, value, path: object.childPath(key), components: components, topMembers: top, defaults: defaults) {
+                if let problem = SafeName.problem(key) { diagnostics.report(object.childPath(key), value, "bad chain name: \(problem)") }
+                if let chain = decodeChain(key, value, path: object.childPath(key), components: components, componentNames: componentNames, defaults: defaults) {
                     chains[key] = chain
                 }
             }
@@ -93,14 +111,14 @@ struct MatrixFileDecoder {
         }
 
         // Level overrides of the form "$axis" must name an axis.
-        for chain in chains.values.sorted(by: { $0.name < $1.name }) {
+        for chain in chains.keys.sorted().compactMap({ chains[$0] }) where chain.levels.contains(where: { $0.opt?.hasPrefix("$") == true || $0.bits?.hasPrefix("$") == true }) {
             for (index, level) in chain.levels.enumerated() {
                 for (field, value) in [("opt", level.opt), ("bits", level.bits)] {
                     if let value, value.hasPrefix("$"), !axisNames.contains(String(value.dropFirst())) {
                         let reference = String(value.dropFirst())
                         diagnostics.report(
                             "chains.\(chain.name).levels[\(index)].\(field)", nil,
-                            "\"\(value)\" refers to an axis that does not exist\(DidYouMean.hint(for: reference, among: axisNames)) (axes: \(axisNames.joined(separator: ", ")))")
+                            "\(MessageText.quoted(value)) refers to an axis that does not exist\(DidYouMean.hint(for: reference, among: axisNames)) (axes: \(MessageText.list(axisNames)))")
                     }
                 }
             }
@@ -128,7 +146,7 @@ struct MatrixFileDecoder {
         var component = Component(name: name, kind: kind, source: nil, build: nil, boot: nil, options: object.string("options") ?? "", imagePath: nil, imageBits: nil)
         if kind == .image {
             for key in ["repository", "revision", "build", "boot", "options"] where object[key] != nil {
-                diagnostics.report(object.childPath(key), object[key], "an image is attached as it is: \"\(key)\" does not apply (remove it, or make this a hypervisor or guest)")
+                diagnostics.report(object.childPath(key), object[key], "an image is attached as it is: \(MessageText.quoted(key)) does not apply (remove it, or make this a hypervisor or guest)")
             }
             component.imagePath = object.string("path", required: true, what: "the disk image file")
             if let bits = object.string("bits") {
@@ -148,6 +166,9 @@ struct MatrixFileDecoder {
             build.rejectUnknownKeys(Self.buildKeys, what: "a build recipe")
             let command = build.string("command", required: true, what: "the shell command template")
             outputs = build.stringMap("outputs") ?? [:]
+            for (output, value) in build.object("outputs")?.members ?? [] {
+                if let problem = SafeName.problem(output) { diagnostics.report(JSONPath.join(build.childPath("outputs"), output), value, "bad output name: \(problem)") }
+            }
             if build["outputs"] == nil { diagnostics.report(build.path, build.value, "missing required key \"outputs\" (output name → path, e.g. {\"kernel\": \"build/{bits}/kernel.bin\"})") }
             if let command {
                 component.build = .init(command: command, outputs: outputs, compiler: build.string("compiler") ?? "gcc", timeoutSeconds: build.int("timeout", range: 1...86_400))
@@ -159,7 +180,7 @@ struct MatrixFileDecoder {
             let modules = boot.strings("modules") ?? []
             for (index, output) in ([kernel] + modules).enumerated() where !output.isEmpty && !outputs.isEmpty && outputs[output] == nil {
                 let at = index == 0 ? boot.childPath("kernel") : "\(boot.childPath("modules"))[\(index - 1)]"
-                diagnostics.report(at, nil, "\"\(output)\" is not an output of this component\(DidYouMean.hint(for: output, among: outputs.keys)) (outputs: \(outputs.keys.sorted().joined(separator: ", ")))")
+                diagnostics.report(at, nil, "\(MessageText.quoted(output)) is not an output of this component\(DidYouMean.hint(for: output, among: outputs.keys)) (outputs: \(MessageText.sortedList(outputs.keys)))")
             }
             var handoff: Component.Handoff = kind == .hypervisor ? .bootSector : .none
             if let text = boot.string("handoff") {
@@ -167,7 +188,9 @@ struct MatrixFileDecoder {
                     diagnostics.report(boot.childPath("handoff"), boot["handoff"], unknownValue(text, "handoff", Component.Handoff.allCases.map(\.rawValue)))
                 }
             }
-            component.boot = .init(kernel: kernel, cmdline: boot.string("cmdline") ?? "", modules: modules, handoff: handoff, grubTemplate: boot.string("grub"))
+            let cmdline = boot.string("cmdline") ?? ""
+            if let problem = SafeName.commandLineProblem(cmdline) { diagnostics.report(boot.childPath("cmdline"), boot["cmdline"], problem) }
+            component.boot = .init(kernel: kernel, cmdline: cmdline, modules: modules, handoff: handoff, grubTemplate: boot.string("grub"))
         }
         return component
     }
@@ -175,23 +198,23 @@ struct MatrixFileDecoder {
     // MARK: Chains
 
     private func decodeChain(
-        _ name: String, _ value: JSONValue, path: String, components: [String: Component], topMembers: ObjectReader,
+        _ name: String, _ value: JSONValue, path: String, components: [String: Component], componentNames: (set: Set<String>, list: [String]),
         defaults: (build: Int, boot: Int, memory: Int)
     ) -> Chain? {
         guard let object = ObjectReader(value, path: path, diagnostics: diagnostics) else { return nil }
         object.rejectUnknownKeys(Self.chainKeys, what: "a chain")
         var levels: [Chain.Level] = []
-        let componentNames = topMembers.object("components").map { $0.members.map(\.key) } ?? []
         if let elements = object.array("levels", required: true, what: "the levels, outermost first") {
             if elements.isEmpty { diagnostics.report(object.childPath("levels"), object["levels"], "a chain needs at least one level") }
             for (index, (levelPath, levelValue)) in elements.enumerated() {
                 guard let level = ObjectReader(levelValue, path: levelPath, diagnostics: diagnostics) else { continue }
                 level.rejectUnknownKeys(Self.levelKeys, what: "a chain level")
                 guard let componentName = level.string("component", required: true, what: "the component this level runs") else { continue }
-                if !componentNames.contains(componentName) {
-                    diagnostics.report(level.childPath("component"), level["component"], "no component named \"\(componentName)\"\(DidYouMean.hint(for: componentName, among: componentNames)) (components: \(componentNames.sorted().joined(separator: ", ")))")
+                if !componentNames.set.contains(componentName) {
+                    // Hints from the file's order, so that a tie is broken the same way every time.
+                    diagnostics.report(level.childPath("component"), level["component"], "no component named \(MessageText.quoted(componentName))\(DidYouMean.hint(for: componentName, among: componentNames.list)) (components: \(MessageText.sortedList(componentNames.list)))")
                 } else if let component = components[componentName], component.kind == .image, index != elements.count - 1 {
-                    diagnostics.report(level.childPath("component"), level["component"], "\"\(componentName)\" is an image and can only be the last level (nothing boots from inside it)")
+                    diagnostics.report(level.childPath("component"), level["component"], "\(MessageText.quoted(componentName)) is an image and can only be the last level (nothing boots from inside it)")
                 }
                 let opt = level.string("opt")
                 if let opt, !opt.hasPrefix("$"), OptLevel(rawValue: opt) == nil {
@@ -201,7 +224,9 @@ struct MatrixFileDecoder {
                 if let bits, !bits.hasPrefix("$"), Bits(rawValue: bits) == nil {
                     diagnostics.report(level.childPath("bits"), level["bits"], unknownValue(bits, "bitness", Bits.allCases.map(\.rawValue)) + " or \"$axis\"")
                 }
-                levels.append(Chain.Level(component: componentName, opt: opt, bits: bits, options: level.string("options"), variables: level.stringMap("vars") ?? [:], cmdline: level.string("cmdline")))
+                let cmdline = level.string("cmdline")
+                if let cmdline, let problem = SafeName.commandLineProblem(cmdline) { diagnostics.report(level.childPath("cmdline"), level["cmdline"], problem) }
+                levels.append(Chain.Level(component: componentName, opt: opt, bits: bits, options: level.string("options"), variables: level.stringMap("vars") ?? [:], cmdline: cmdline))
             }
         }
         var buildTimeout = defaults.build
@@ -257,11 +282,18 @@ struct MatrixFileDecoder {
     }
 
     private func checkRegex(_ pattern: String, path: String, value: JSONValue?) -> Bool {
+        // Compiled once per distinct pattern: 100k chains with the same marker are one compile.
+        if let known = regexValidity.results[pattern] {
+            if !known { diagnostics.report(path, value, "invalid regular expression \(MessageText.quoted(pattern)) (ICU syntax; escape ( ) [ ] . with \\\\)") }
+            return known
+        }
         do {
             _ = try NSRegularExpression(pattern: pattern)
+            regexValidity.results[pattern] = true
             return true
         } catch {
-            diagnostics.report(path, value, "invalid regular expression \"\(pattern)\" (ICU syntax; escape ( ) [ ] . with \\\\)")
+            regexValidity.results[pattern] = false
+            diagnostics.report(path, value, "invalid regular expression \(MessageText.quoted(pattern)) (ICU syntax; escape ( ) [ ] . with \\\\)")
             return false
         }
     }
@@ -279,20 +311,21 @@ struct MatrixFileDecoder {
             }
             if elements.isEmpty { diagnostics.report(path, value, "an axis needs at least one value (remove the axis, or list its values)") }
             if !MatrixFile.builtInAxes.contains(key), let near = DidYouMean.suggestion(for: key, among: MatrixFile.builtInAxes) {
-                diagnostics.report(path, value, "unknown axis \"\(key)\" looks like a misspelt built-in axis (did you mean \"\(near)\"?); name user axes distinctly")
+                diagnostics.report(path, value, "unknown axis \(MessageText.quoted(key)) looks like a misspelt built-in axis (did you mean \"\(near)\"?); name user axes distinctly")
                 continue
             }
             var values: [String] = []
+            var seen: Set<String> = []
             for (elementPath, element) in elements {
                 guard let text = element.scalarText else {
                     diagnostics.report(elementPath, element, "expected a string or number, found \(element.typeName)")
                     continue
                 }
-                if let problem = Self.problem(axis: key, value: text, element: element, chains: chains) {
-                    diagnostics.report(elementPath, element, problem)
+                if !Self.isValid(axis: key, value: text, element: element, chains: chains) {
+                    diagnostics.report(elementPath, element, Self.problem(axis: key, value: text, element: element, chains: chains) ?? "invalid value")
                     continue
                 }
-                if values.contains(text) { diagnostics.report(elementPath, element, "duplicate value \"\(text)\" (list each value once)"); continue }
+                if !seen.insert(text).inserted { diagnostics.report(elementPath, element, "duplicate value \(MessageText.quoted(text)) (list each value once)"); continue }
                 values.append(text)
             }
             axes.append((key, values))
@@ -307,21 +340,34 @@ struct MatrixFileDecoder {
                 case "bits": Bits.allCases.map(\.rawValue)
                 default: Backend.allCases.map(\.rawValue)
                 }
-            diagnostics.report("axes", object.value, "missing axis \"\(required)\" (values: \(choices.joined(separator: ", ")))")
+            diagnostics.report("axes", object.value, "missing axis \"\(required)\" (values: \(MessageText.list(choices)))")
         }
         return axes
     }
 
-    /// What is wrong with `value` on built-in axis `axis`, or `nil`.
+    /// Whether `value` is valid on axis `axis`: cheap, so a file with 100k bad values is
+    /// checked in linear time and only the reported ones pay for a message.
+    static func isValid(axis: String, value: String, element: JSONValue?, chains: [String: Chain]) -> Bool {
+        switch axis {
+        case "opt": return OptLevel(rawValue: value) != nil
+        case "bits": return Bits(rawValue: value) != nil
+        case "backend": return Backend(rawValue: value) != nil
+        case "chain": return chains[value] != nil
+        default: return problem(axis: axis, value: value, element: element, chains: chains) == nil
+        }
+    }
+
+    /// What is wrong with `value` on axis `axis`, or `nil`.
     static func problem(axis: String, value: String, element: JSONValue?, chains: [String: Chain]) -> String? {
+        if let problem = SafeName.valueProblem(value) { return problem }
         switch axis {
         case "opt": return OptLevel(rawValue: value) == nil ? unknownValueText(value, "level", OptLevel.allCases.map(\.rawValue)) : nil
         case "bits": return Bits(rawValue: value) == nil ? unknownValueText(value, "bitness", Bits.allCases.map(\.rawValue)) : nil
         case "backend": return Backend(rawValue: value) == nil ? unknownValueText(value, "backend", Backend.allCases.map(\.rawValue)) : nil
-        case "chain": return chains[value] == nil ? unknownValueText(value, "chain", chains.keys.sorted()) : nil
+        case "chain": return chains[value] == nil ? unknownValueText(value, "chain", chains.keys, sorted: true) : nil
         case "smp":
             if let element, case .number = element.kind {} else if element != nil { return "expected a whole number of CPUs from 1 to 64" }
-            guard let count = Int(value), (1...64).contains(count) else { return "expected a whole number of CPUs from 1 to 64, found \"\(value)\"" }
+            guard let count = Int(value), (1...64).contains(count) else { return "expected a whole number of CPUs from 1 to 64, found \(MessageText.quoted(value))" }
             return nil
         default: return nil
         }
@@ -329,14 +375,17 @@ struct MatrixFileDecoder {
 
     private func unknownValue(_ value: String, _ what: String, _ choices: [String]) -> String { Self.unknownValueText(value, what, choices) }
 
-    static func unknownValueText(_ value: String, _ what: String, _ choices: [String]) -> String {
-        "unknown \(what) \"\(value)\"\(DidYouMean.hint(for: value, among: choices)) (expected \(choices.joined(separator: ", ")))"
+    /// `sorted` lists the choices in name order (names from the file), else as given.
+    static func unknownValueText(_ value: String, _ what: String, _ choices: some Collection<String>, sorted: Bool = false) -> String {
+        "unknown \(what) \(MessageText.quoted(value))\(DidYouMean.hint(for: value, among: choices)) (expected \(sorted ? MessageText.sortedList(choices) : MessageText.list(choices)))"
     }
 
     // MARK: Include / exclude
 
     private func decodePartialCells(_ elements: [(path: String, value: JSONValue)], axes: [(name: String, values: [String])], chains: [String: Chain], strictKeys: Bool) -> [[String: String]] {
         let axisNames = axes.map(\.name)
+        let axisNameSet = Set(axisNames)
+        let axisValues = Dictionary(axes.map { ($0.name, Set($0.values)) }, uniquingKeysWith: { a, _ in a })
         var result: [[String: String]] = []
         for (path, value) in elements {
             guard let object = ObjectReader(value, path: path, diagnostics: diagnostics) else { continue }
@@ -344,24 +393,24 @@ struct MatrixFileDecoder {
             var cell: [String: String] = [:]
             for (key, member) in object.members {
                 let memberPath = object.childPath(key)
-                if strictKeys, !axisNames.contains(key) {
-                    diagnostics.report(memberPath, member, "unknown axis \"\(key)\"\(DidYouMean.hint(for: key, among: axisNames)) (axes: \(axisNames.joined(separator: ", ")))")
+                if strictKeys, !axisNameSet.contains(key) {
+                    diagnostics.report(memberPath, member, "unknown axis \(MessageText.quoted(key))\(DidYouMean.hint(for: key, among: axisNames)) (axes: \(MessageText.list(axisNames)))")
                     continue
                 }
-                if !strictKeys, !axisNames.contains(key), let near = DidYouMean.suggestion(for: key, among: axisNames) {
-                    diagnostics.report(memberPath, member, "\"\(key)\" is not an axis (did you mean \"\(near)\"?); an include may add new variables, but this looks like a typo")
+                if !strictKeys, !axisNameSet.contains(key), !diagnostics.isFull, let near = DidYouMean.suggestion(for: key, among: axisNames) {
+                    diagnostics.report(memberPath, member, "\(MessageText.quoted(key)) is not an axis (did you mean \"\(near)\"?); an include may add new variables, but this looks like a typo")
                     continue
                 }
                 guard let text = member.scalarText else {
                     diagnostics.report(memberPath, member, "expected a string or number, found \(member.typeName)")
                     continue
                 }
-                if let problem = Self.problem(axis: key, value: text, element: member, chains: chains) {
-                    diagnostics.report(memberPath, member, problem)
+                if !Self.isValid(axis: key, value: text, element: member, chains: chains) {
+                    diagnostics.report(memberPath, member, Self.problem(axis: key, value: text, element: member, chains: chains) ?? "invalid value")
                     continue
                 }
-                if strictKeys, let values = axes.first(where: { $0.name == key })?.values, !values.contains(text) {
-                    diagnostics.report(memberPath, member, "\"\(text)\" is not a value of axis \"\(key)\", so this exclude matches nothing (values: \(values.joined(separator: ", ")))")
+                if strictKeys, let valueSet = axisValues[key], !valueSet.contains(text), let values = axes.first(where: { $0.name == key })?.values {
+                    diagnostics.report(memberPath, member, "\(MessageText.quoted(text)) is not a value of axis \(MessageText.quoted(key)), so this exclude matches nothing (values: \(MessageText.list(values)))")
                     continue
                 }
                 cell[key] = text
@@ -395,16 +444,18 @@ struct MatrixFileDecoder {
 
     private func checkPlaceholders(components: [String: Component], chains: [String: Chain], axisNames: [String], include: [[String: String]]) {
         let includeKeys = Set(include.flatMap(\.keys))
+        var variablesByComponent: [String: Set<String>] = [:]
+        for level in chains.values.flatMap(\.levels) { variablesByComponent[level.component, default: []].formUnion(level.variables.keys) }
         for (name, component) in components.sorted(by: { $0.key < $1.key }) {
             guard let build = component.build else { continue }
-            let levelVariables = Set(chains.values.flatMap { $0.levels.filter { $0.component == name }.flatMap(\.variables.keys) })
+            let levelVariables = variablesByComponent[name] ?? []
             let known = Set(["opt", "bits", "jobs", "options"] + axisNames).union(includeKeys).union(levelVariables)
             let templates = [("components.\(name).build.command", build.command), ("components.\(name).revision", component.source?.revision ?? "")]
                 + build.outputs.sorted { $0.key < $1.key }.map { ("components.\(name).build.outputs.\($0.key)", $0.value) }
                 + [("components.\(name).boot.cmdline", component.boot?.cmdline ?? "")]
             for (path, template) in templates {
                 for placeholder in Template.placeholders(in: template) where !known.contains(placeholder) {
-                    diagnostics.report(path, nil, "unknown placeholder {\(placeholder)}\(DidYouMean.hint(for: placeholder, among: known)) (known: \(known.sorted().joined(separator: ", ")))")
+                    diagnostics.report(path, nil, "unknown placeholder {\(placeholder)}\(DidYouMean.hint(for: placeholder, among: known)) (known: \(MessageText.sortedList(known)))")
                 }
             }
         }

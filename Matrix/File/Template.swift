@@ -4,6 +4,11 @@
 /// A `{` followed by a name (letters, digits, `_`, `-`, `.`) and `}` is a placeholder.
 /// Shell syntax is left alone: `${VAR}` (a `$` before the brace) and brace expansions
 /// such as `{a,b}` are not placeholders.
+///
+/// `{name}` is replaced by the value as it is: in a build command that is raw shell text,
+/// so a value `a b` is two words and `$(…)` in a value runs. `{name:q}` is replaced by the
+/// value quoted for the shell (``shellQuoted(_:)``: one single-quoted word), for values
+/// that should stay one argument whatever they hold.
 public struct Template: Sendable, Hashable {
     public let text: String
 
@@ -13,7 +18,7 @@ public struct Template: Sendable, Hashable {
     public var placeholders: [String] {
         var seen: [String] = []
         for piece in pieces() {
-            if case .placeholder(let name) = piece, !seen.contains(name) { seen.append(name) }
+            if case .placeholder(let name, _) = piece, !seen.contains(name) { seen.append(name) }
         }
         return seen
     }
@@ -26,11 +31,11 @@ public struct Template: Sendable, Hashable {
         for piece in pieces() {
             switch piece {
             case .literal(let text): out += text
-            case .placeholder(let name):
+            case .placeholder(let name, let quoted):
                 guard let value = values[name] else {
                     throw TemplateError(placeholder: name, template: text, known: values.keys.sorted())
                 }
-                out += value
+                out += quoted ? Self.shellQuoted(value) : value
             }
         }
         return out
@@ -38,7 +43,8 @@ public struct Template: Sendable, Hashable {
 
     private enum Piece {
         case literal(Substring)
-        case placeholder(String)
+        /// `quoted` for the `{name:q}` form.
+        case placeholder(String, quoted: Bool)
     }
 
     private func pieces() -> [Piece] {
@@ -52,14 +58,16 @@ public struct Template: Sendable, Hashable {
                 index = text.index(after: index)
                 continue
             }
-            let name = text[text.index(after: index)..<close]
+            var name = text[text.index(after: index)..<close]
+            let quoted = name.hasSuffix(":q")
+            if quoted { name = name.dropLast(2) }
             let isName = !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }
             guard isName else {
                 index = text.index(after: index)
                 continue
             }
             result.append(.literal(text[literalStart..<index]))
-            result.append(.placeholder(String(name)))
+            result.append(.placeholder(String(name), quoted: quoted))
             index = text.index(after: close)
             literalStart = index
         }
@@ -81,15 +89,34 @@ public struct TemplateError: Error, CustomStringConvertible, Sendable, Equatable
 }
 
 extension Template {
+    /// `value` as one POSIX shell word: in single quotes, each `'` written as `'\''`.
+    /// The empty string is `''`.
+    public static func shellQuoted(_ value: String) -> String {
+        var out = "'"
+        for character in value {
+            if character == "'" { out += "'\\''" } else { out.append(character) }
+        }
+        return out + "'"
+    }
+
     /// Names used in `text`, in order of first use.
     public static func placeholders(in text: String) -> [String] { Template(text).placeholders }
 
     /// `text` with each known placeholder replaced; unknown ones stay as written (used
     /// where a later stage fills the rest, e.g. `{jobs}`).
     public static func render(_ text: String, _ values: [String: String]) -> String {
-        let template = Template(text)
-        var known = values
-        for name in template.placeholders where known[name] == nil { known[name] = "{\(name)}" }
-        return (try? template.expand(known)) ?? text
+        var out = ""
+        for piece in Template(text).pieces() {
+            switch piece {
+            case .literal(let literal): out += literal
+            case .placeholder(let name, let quoted):
+                if let value = values[name] {
+                    out += quoted ? shellQuoted(value) : value
+                } else {
+                    out += quoted ? "{\(name):q}" : "{\(name)}"
+                }
+            }
+        }
+        return out
     }
 }

@@ -14,6 +14,13 @@ public struct JSONParser {
     private var line = 1
     private var lineStart = 0
     private var depth = 0
+    private var valueCount = 0
+    /// Most values in one document. A matrix holds thousands; 10 MB of `1,` would be 5M
+    /// values and about 400 MB as a tree, so a file past this is refused while it is read.
+    public static let maxValues = 1_000_000
+    /// Where the column was last counted on this line, so counting characters (not bytes)
+    /// stays linear over the file: the index only moves forward.
+    private var counted = (index: 0, column: 1)
 
     public init(_ text: String) { bytes = Array(text.utf8) }
     public init(bytes: [UInt8]) { self.bytes = bytes }
@@ -32,10 +39,25 @@ public struct JSONParser {
         return value
     }
 
-    private var column: Int { index - lineStart + 1 }
+    /// 1-based column in characters (Unicode scalars), not bytes, as editors count.
+    private mutating func column() -> Int {
+        if counted.index < lineStart || counted.index > index { counted = (lineStart, 1) }
+        var column = counted.column
+        for position in counted.index..<index where bytes[position] & 0xC0 != 0x80 { column += 1 }
+        counted = (index, column)
+        return column
+    }
 
-    private func error(_ message: String) -> SyntaxError {
-        SyntaxError(message: message, line: line, column: column)
+    private mutating func error(_ message: String) -> SyntaxError {
+        SyntaxError(message: message, line: line, column: column())
+    }
+
+    /// The character at `index`, escaped for a message (a control byte or an escape
+    /// sequence must not reach the terminal as it is).
+    private func characterHere() -> String {
+        var end = index + 1
+        while end < bytes.count, end < index + 4, bytes[end] & 0xC0 == 0x80 { end += 1 }
+        return MessageText.escaped(String(decoding: bytes[index..<min(end, bytes.count)], as: UTF8.self))
     }
 
     private mutating func skipWhitespace() {
@@ -53,7 +75,9 @@ public struct JSONParser {
 
     private mutating func parseValue() throws(SyntaxError) -> JSONValue {
         guard index < bytes.count else { throw error("unexpected end of file, expected a value") }
-        let (startLine, startColumn) = (line, column)
+        valueCount += 1
+        if valueCount > Self.maxValues { throw error("more than \(Self.maxValues) values in one file (a matrix or config needs far fewer; is this the right file?)") }
+        let (startLine, startColumn) = (line, column())
         func at(_ kind: JSONValue.Kind) -> JSONValue { JSONValue(kind, line: startLine, column: startColumn) }
         switch bytes[index] {
         case UInt8(ascii: "{"): return at(try parseObject())
@@ -64,7 +88,7 @@ public struct JSONParser {
         case UInt8(ascii: "n"): try expectWord("null"); return at(.null)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return at(try parseNumber())
         default:
-            throw error("unexpected character '\(Character(Unicode.Scalar(bytes[index])))', expected a value")
+            throw error("unexpected character '\(characterHere())', expected a value")
         }
     }
 
@@ -86,6 +110,7 @@ public struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [(key: String, value: JSONValue)] = []
+        var keys: Set<String> = []  // a set: 100k keys in one object stay linear
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -96,10 +121,13 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 throw error("expected a key in double quotes")
             }
+            let keyStart = (line: line, column: column())
             let key = try parseString()
-            if members.contains(where: { $0.key == key }) { throw error("duplicate key \"\(key)\"") }
+            guard keys.insert(key).inserted else {
+                throw SyntaxError(message: "duplicate key \(MessageText.quoted(key)) (each key may appear once in an object)", line: keyStart.line, column: keyStart.column)
+            }
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after key \(MessageText.quoted(key))") }
             index += 1
             skipWhitespace()
             members.append((key, try parseValue()))
@@ -168,16 +196,12 @@ public struct JSONParser {
                 case UInt8(ascii: "r"): out.append(0x0d)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
-                    var scalar = try parseHex4()
-                    if (0xD800..<0xDC00).contains(scalar), index + 1 < bytes.count,
-                        bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
-                    {
-                        index += 2
-                        let low = try parseHex4()
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    out.append(contentsOf: Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8))
-                default: throw error("invalid escape '\\\(Character(Unicode.Scalar(escape)))' in a string")
+                    index -= 2
+                    let scalar = try parseUnicodeEscape()
+                    UTF8.encode(scalar) { out.append($0) }
+                default:
+                    index -= 1
+                    throw error("invalid escape '\\\(characterHere())' in a string (valid: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)")
                 }
             case 0..<0x20:
                 throw error("control character in a string (write it as an escape such as \\n)")
@@ -187,6 +211,37 @@ public struct JSONParser {
             }
         }
         throw error("unterminated string")
+    }
+
+    /// `\\uXXXX` at `index`, or a `\\uD8xx\\uDCxx` surrogate pair. A lone or reversed
+    /// surrogate is an error at the escape: it encodes no character.
+    private mutating func parseUnicodeEscape() throws(SyntaxError) -> Unicode.Scalar {
+        let startColumn = column()
+        func fail(_ message: String) -> SyntaxError { SyntaxError(message: message, line: line, column: startColumn) }
+        index += 2
+        let high = try parseHex4()
+        if (0xDC00..<0xE000).contains(high) {
+            throw fail("invalid \\u escape: \\u\(hex(high)) is the second half of a surrogate pair with no first half (write the character itself, or a \\uD800-\\uDBFF escape before it)")
+        }
+        guard (0xD800..<0xDC00).contains(high) else {
+            // Not a surrogate, so a valid scalar.
+            return Unicode.Scalar(high)!
+        }
+        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+            throw fail("invalid \\u escape: \\u\(hex(high)) is the first half of a surrogate pair, and no \\uDC00-\\uDFFF escape follows it")
+        }
+        index += 2
+        let low = try parseHex4()
+        guard (0xDC00..<0xE000).contains(low) else {
+            throw fail("invalid \\u escape: \\u\(hex(high)) is the first half of a surrogate pair, but \\u\(hex(low)) is not a second half (\\uDC00-\\uDFFF)")
+        }
+        // Both halves are in range, so the result is in 0x10000...0x10FFFF.
+        return Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))!
+    }
+
+    private func hex(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     private mutating func parseHex4() throws(SyntaxError) -> UInt32 {
@@ -215,7 +270,13 @@ public struct JSONParser {
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
             return index - begin
         }
-        guard digits() > 0 else { throw error("invalid number") }
+        let integerStart = index
+        let integerDigits = digits()
+        guard integerDigits > 0 else { throw error("invalid number") }
+        if integerDigits > 1, bytes[integerStart] == UInt8(ascii: "0") {
+            index = integerStart
+            throw error("invalid number: leading zero (JSON writes 1, not 01; quote it to keep the zero: \"01\")")
+        }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             guard digits() > 0 else { throw error("invalid number: digits expected after '.'") }
@@ -226,7 +287,7 @@ public struct JSONParser {
             guard digits() > 0 else { throw error("invalid number: digits expected in the exponent") }
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        guard let value = Double(text) else { throw error("invalid number '\(text)'") }
+        guard let value = Double(text) else { throw error("invalid number \(MessageText.quoted(text))") }
         return .number(text, value)
     }
 }

@@ -17,19 +17,19 @@ extension MatrixFile {
             diagnostics.report("axes", nil, "the axes multiply to \(Int(productSize)) cells, more than the limit of \(Self.maxCells) (remove axis values or split the matrix)")
             throw MatrixError(issues: diagnostics.issues)
         }
-        var combinations: [(values: [String: String], original: Set<String>, fromInclude: Int?)] = [[String: String]()].map { ($0, [], nil) }
-        for axis in axes {
-            combinations = combinations.flatMap { combination in
-                axis.values.map { value in
-                    var values = combination.values
-                    values[axis.name] = value
-                    return (values, combination.original.union([axis.name]), nil)
-                }
+        // GitHub Actions semantics: exclude first, then include. Only the cells that stay
+        // are built, from their index in the product (first axis slowest, as listed).
+        let excluded = excludedCombinations()
+        let allAxes = Set(axes.map(\.name))
+        var combinations: [(values: [String: String], original: Set<String>, fromInclude: Int?)] = []
+        for index in excluded.indices where !excluded[index] {
+            var values = [String: String](minimumCapacity: axes.count)
+            var rest = index
+            for axis in axes.reversed() {
+                values[axis.name] = axis.values[rest % axis.values.count]
+                rest /= axis.values.count
             }
-        }
-        // GitHub Actions semantics: exclude first, then include.
-        combinations.removeAll { combination in
-            exclude.contains { partial in partial.allSatisfy { combination.values[$0.key] == $0.value } }
+            combinations.append((values, allAxes, nil))
         }
         let originalCount = combinations.count
         for (index, partial) in include.enumerated() {
@@ -53,7 +53,7 @@ extension MatrixFile {
                 }
                 let missing = ["chain", "opt", "bits", "backend"].filter { values[$0] == nil }
                 if !missing.isEmpty {
-                    diagnostics.report("include[\(index)]", nil, "matches no cell, so it adds a new one, which needs values for: \(missing.joined(separator: ", "))")
+                    diagnostics.report("include[\(index)]", nil, "matches no cell, so it adds a new one, which needs values for: \(MessageText.list(missing))")
                     continue
                 }
                 combinations.append((values, Set(values.keys), index))
@@ -109,6 +109,59 @@ extension MatrixFile {
         return Plan(matrix: name, cells: cells, builds: builds, dropped: dropped)
     }
 
+    /// Which combinations of the cartesian product (in its order: first axis slowest) an
+    /// exclude removes. Each exclude marks the cells it matches by their index, so the cost
+    /// is what the excludes remove, not cells × excludes (30k excludes of a 40k-cell
+    /// product would be 10⁹ comparisons).
+    private func excludedCombinations() -> [Bool] {
+        let counts = axes.map(\.values.count)
+        let total = counts.reduce(1, *)
+        var removed = [Bool](repeating: false, count: total)
+        guard total > 0 else { return removed }
+        var strides = [Int](repeating: 1, count: axes.count)
+        for position in stride(from: axes.count - 2, through: 0, by: -1) { strides[position] = strides[position + 1] * counts[position + 1] }
+        let axisPosition = Dictionary(axes.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        let valueIndex = axes.map { axis in Dictionary(axis.values.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a }) }
+        var removedCount = 0
+        // No de-duplication: hashing 250k dictionaries costs more than re-marking a cell.
+        for partial in exclude {
+            if removedCount == total { break }
+            var base = 0
+            var fixed = [Bool](repeating: false, count: axes.count)
+            var matchesSome = true
+            for (key, value) in partial {
+                // A key that is no axis, or a value the axis lacks, matches no cell.
+                guard let position = axisPosition[key], let index = valueIndex[position][value] else {
+                    matchesSome = false
+                    break
+                }
+                base += index * strides[position]
+                fixed[position] = true
+            }
+            guard matchesSome else { continue }
+            let free = (0..<axes.count).filter { !fixed[$0] }
+            // An odometer over the free axes.
+            var digits = [Int](repeating: 0, count: free.count)
+            while true {
+                var index = base
+                for (slot, position) in free.enumerated() { index += digits[slot] * strides[position] }
+                if !removed[index] {
+                    removed[index] = true
+                    removedCount += 1
+                }
+                var slot = free.count - 1
+                while slot >= 0 {
+                    digits[slot] += 1
+                    if digits[slot] < counts[free[slot]] { break }
+                    digits[slot] = 0
+                    slot -= 1
+                }
+                if slot < 0 { break }
+            }
+        }
+        return removed
+    }
+
     private struct Problem: Error {
         var message: String
         /// A mistake in the file rather than an impossible combination.
@@ -157,6 +210,11 @@ extension MatrixFile {
                     }
                     used[name] = value
                 }
+                for (output, template) in recipe.outputs.sorted(by: { $0.key < $1.key }) {
+                    if let problem = SafeName.relativePathProblem(Template.render(template, variables)) {
+                        return .failure(Problem(message: "output \(MessageText.quoted(output)) of \(component.name) in this cell: \(problem)", isConfigurationError: true, path: "components.\(component.name).build.outputs.\(output)"))
+                    }
+                }
                 spec = BuildSpec(
                     component: component.name, repository: resolveRepository(source.repository), revision: Template.render(source.revision, variables),
                     command: recipe.command, outputs: recipe.outputs, opt: levelOpt, bits: levelBits, variables: used,
@@ -166,6 +224,10 @@ extension MatrixFile {
                 LevelBoot(
                     kernel: recipe.kernel, cmdline: Template.render(level.cmdline ?? recipe.cmdline, variables), modules: recipe.modules,
                     handoff: isLast ? Component.Handoff.none.rawValue : recipe.handoff.rawValue, grubTemplate: recipe.grubTemplate)
+            }
+            if let boot, let problem = SafeName.commandLineProblem(boot.cmdline) {
+                let path = level.cmdline != nil ? "chains.\(chain.name).levels[\(index)].cmdline" : "components.\(component.name).boot.cmdline"
+                return .failure(Problem(message: "the kernel command line of \(component.name) in this cell: \(problem)", isConfigurationError: true, path: path))
             }
             if !isLast, component.kind != .hypervisor {
                 return .failure(Problem(message: "level \(index) (\(component.name)) is a \(component.kind.rawValue), not a hypervisor, so nothing can run inside it", isConfigurationError: true, path: "chains.\(chain.name).levels[\(index)]"))

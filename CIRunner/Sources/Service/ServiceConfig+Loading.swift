@@ -40,8 +40,9 @@ extension ServiceConfig {
         if let value = top["matrices"] {
             if case .array(let elements) = value.kind {
                 if elements.isEmpty { issues.report("matrices", value, "no matrices listed (add one: {\"path\": \"nightly.json\", \"schedule\": {\"daily\": \"02:30\"}})") }
+                let loads = MatrixLoads()
                 for (index, element) in elements.enumerated() {
-                    if let entry = matrixEntry(element, path: "matrices[\(index)]", base: base, issues: issues) { config.matrices.append(entry) }
+                    if let entry = matrixEntry(element, path: "matrices[\(index)]", base: base, issues: issues, loads: loads) { config.matrices.append(entry) }
                 }
             } else {
                 issues.report("matrices", value, "expected an array of {\"path\", \"schedule\", \"watch\"} objects, found \(value.typeName)")
@@ -64,7 +65,7 @@ extension ServiceConfig {
                 if let bytes = ByteSize.parse(value) {
                     config.retention.maxBytes = bytes
                 } else {
-                    issues.report(retention.childPath("maxBytes"), value, "expected a size such as \"20G\", \"500M\", \"1.5T\" or a number of bytes, found \(value.scalarText.map { "\"\($0)\"" } ?? value.typeName)")
+                    issues.report(retention.childPath("maxBytes"), value, "expected a size such as \"20G\", \"500M\", \"1.5T\" or a number of bytes, found \(value.scalarText.map { MessageText.quoted($0) } ?? value.typeName)")
                 }
             }
         }
@@ -92,12 +93,61 @@ extension ServiceConfig {
         return config
     }
 
-    private static func matrixEntry(_ value: JSONValue, path: String, base: URL, issues: ConfigIssues) -> MatrixEntry? {
+    /// Matrix files already read while reading this config, by resolved path: a config
+    /// listing one file 100k times reads it once.
+    private final class MatrixLoads {
+        var results: [String: Result<String, MatrixError>] = [:]
+        var paths: [String: (resolved: String, exists: Bool)] = [:]
+        var zones: [String: Bool] = [:]
+        lazy var listed = Set(TimeZone.knownTimeZoneIdentifiers)
+
+        /// `file` resolved against `base`, and whether it exists (URL arithmetic and stat
+        /// once per distinct path).
+        func resolve(_ file: String, base: URL) -> (resolved: String, exists: Bool) {
+            if let known = paths[file] { return known }
+            let resolved = URL(fileURLWithPath: file, relativeTo: base).standardizedFileURL.path
+            let result = (resolved, FileManager.default.fileExists(atPath: resolved))
+            paths[file] = result
+            return result
+        }
+
+        /// Whether `identifier` names a time zone; Foundation is asked once per name, and
+        /// only for names shaped like one (`Area/City`, `UTC`, `Etc/GMT+1`).
+        func isTimeZone(_ identifier: String) -> Bool {
+            if let known = zones[identifier] { return known }
+            let shaped = (1...64).contains(identifier.utf8.count)
+                && identifier.utf8.allSatisfy { byte in
+                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "/_+-".utf8.contains(byte)
+                }
+            // Foundation is slow to say no: past 1,000 distinct names (a broken file), only
+            // the listed identifiers count.
+            let valid = shaped && (listed.contains(identifier) || (zones.count < 1000 && TimeZone(identifier: identifier) != nil))
+            zones[identifier] = valid
+            return valid
+        }
+
+        func load(_ path: String) -> Result<String, MatrixError>? {
+            if let known = results[path] { return known }
+            do {
+                let result = Result<String, MatrixError>.success(try MatrixFile.load(path: path).name)
+                results[path] = result
+                return result
+            } catch let error as MatrixError {
+                results[path] = .failure(error)
+                return .failure(error)
+            } catch {
+                return nil
+            }
+        }
+    }
+
+    private static func matrixEntry(_ value: JSONValue, path: String, base: URL, issues: ConfigIssues, loads: MatrixLoads) -> MatrixEntry? {
         guard let object = ConfigObject(value, path: path, issues: issues) else { return nil }
         object.rejectUnknownKeys(matrixKeys, what: "a matrix entry")
         let watch = object.bool("watch") ?? false
         var schedule: Schedule?
-        if let scheduleObject = object.object("schedule") { schedule = Self.schedule(scheduleObject, issues: issues) }
+        if let scheduleObject = object.object("schedule") { schedule = Self.schedule(scheduleObject, issues: issues, loads: loads) }
         if object["schedule"] == nil, object["watch"] != nil, !watch {
             issues.report(path, value, "this matrix would never run: give it a \"schedule\" or set \"watch\": true")
         } else if object["schedule"] == nil, object["watch"] == nil {
@@ -107,29 +157,30 @@ extension ServiceConfig {
             if object["path"] == nil { issues.report(path, value, "missing required key \"path\" (the matrix file, relative to this config file)") }
             return nil
         }
-        let resolved = URL(fileURLWithPath: file, relativeTo: base).standardizedFileURL.path
-        guard FileManager.default.fileExists(atPath: resolved) else {
-            let folder = URL(fileURLWithPath: resolved).deletingLastPathComponent()
-            // Only for a did-you-mean hint: an unreadable folder just gives none.
-            let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") }
-            let name = URL(fileURLWithPath: resolved).lastPathComponent
-            let hint = DidYouMean.suggestion(for: name, among: siblings).map { " (did you mean \"\($0)\"?)" } ?? ""
-            issues.report(object.childPath("path"), object["path"], "matrix file \(resolved) does not exist\(hint) (paths are relative to the config file's folder)")
+        let (resolved, exists) = loads.resolve(file, base: base)
+        var shown: String { MessageText.escaped(resolved, limit: 240) }
+        guard exists else {
+            issues.report(object.childPath("path"), object["path"], "matrix file \(shown) does not exist\(siblingHint(resolved)) (paths are relative to the config file's folder)")
             return nil
         }
-        do {
-            let matrix = try MatrixFile.load(path: resolved)
-            return MatrixEntry(path: resolved, name: matrix.name, schedule: schedule, watch: watch)
-        } catch let error as MatrixError {
-            // The matrix's own problems, each at its own file and line.
-            issues.append(contentsOf: error.issues)
-        } catch {
-            issues.report(object.childPath("path"), object["path"], "cannot read matrix file \(resolved): \(error)")
+        switch loads.load(resolved) {
+        case .success(let name): return MatrixEntry(path: resolved, name: name, schedule: schedule, watch: watch)
+        // The matrix's own problems, each at its own file and line.
+        case .failure(let error): issues.append(contentsOf: error.issues)
+        case nil: issues.report(object.childPath("path"), object["path"], "cannot read matrix file \(shown)")
         }
         return nil
     }
 
-    private static func schedule(_ object: ConfigObject, issues: ConfigIssues) -> Schedule? {
+    /// ` (did you mean "x.json"?)` from the missing file's folder, or "".
+    private static func siblingHint(_ resolved: String) -> String {
+        let folder = URL(fileURLWithPath: resolved).deletingLastPathComponent()
+        let siblings = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") }
+        let name = URL(fileURLWithPath: resolved).lastPathComponent
+        return DidYouMean.suggestion(for: name, among: siblings).map { " (did you mean \"\($0)\"?)" } ?? ""
+    }
+
+    private static func schedule(_ object: ConfigObject, issues: ConfigIssues, loads: MatrixLoads) -> Schedule? {
         object.rejectUnknownKeys(scheduleKeys, what: "a schedule")
         let daily = object["daily"], every = object["everyHours"]
         switch (daily, every) {
@@ -146,16 +197,17 @@ extension ServiceConfig {
         case (.some(let value), nil):
             var zone = "UTC"
             if let text = object.string("timeZone") {
-                if TimeZone(identifier: text) != nil {
+                if loads.isTimeZone(text) {
                     zone = text
                 } else {
-                    let hint = DidYouMean.suggestion(for: text, among: TimeZone.knownTimeZoneIdentifiers).map { " (did you mean \"\($0)\"?)" } ?? ""
-                    issues.report(object.childPath("timeZone"), object["timeZone"], "unknown time zone \"\(text)\"\(hint) (expected an IANA name such as \"Europe/Zurich\" or \"UTC\")")
+                    issues.report(
+                        object.childPath("timeZone"), object["timeZone"],
+                        "unknown time zone \(MessageText.quoted(text))\(DidYouMean.suggestion(for: text, among: TimeZone.knownTimeZoneIdentifiers).map { " (did you mean \"\($0)\"?)" } ?? "") (expected an IANA name such as \"Europe/Zurich\" or \"UTC\")")
                 }
             }
             guard let text = object.string("daily") else { return nil }
             guard let (hour, minute) = parseClock(text) else {
-                issues.report(object.childPath("daily"), value, "bad time \"\(text)\" (expected HH:MM on a 24-hour clock, e.g. \"02:30\")")
+                issues.report(object.childPath("daily"), value, "bad time \(MessageText.quoted(text)) (expected HH:MM on a 24-hour clock, e.g. \"02:30\")")
                 return nil
             }
             return .daily(hour: hour, minute: minute, timeZone: zone)
@@ -166,7 +218,7 @@ extension ServiceConfig {
     static func parseClock(_ text: String) -> (Int, Int)? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, (1...2).contains(parts[0].count), parts[1].count == 2,
-            parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+            parts.allSatisfy({ $0.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }),
             let hour = Int(parts[0]), let minute = Int(parts[1]), (0...23).contains(hour), (0...59).contains(minute)
         else { return nil }
         return (hour, minute)
@@ -181,7 +233,7 @@ extension ServiceConfig {
             return nil
         }
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host?.isEmpty == false else {
-            issues.report(object.childPath("url"), object["url"], "\"\(text)\" is not an http or https URL (expected e.g. \"https://chat.example.org/hooks/abc\")")
+            issues.report(object.childPath("url"), object["url"], "\(MessageText.quoted(text)) is not an http or https URL (expected e.g. \"https://chat.example.org/hooks/abc\")")
             return nil
         }
         return Webhook(url: url, timeoutSeconds: timeout, retries: retries)
@@ -194,7 +246,7 @@ extension ServiceConfig {
                 issues.report("matrices", root["matrices"], "\(entry.path) is listed twice without a schedule of its own (merge the entries)")
             }
             if let other = seenNames[entry.name], other != entry.path {
-                issues.report("matrices", root["matrices"], "\(other) and \(entry.path) are both named \"\(entry.name)\"; history is kept per name, so rename one")
+                issues.report("matrices", root["matrices"], "\(other) and \(entry.path) are both named \(MessageText.quoted(entry.name)); history is kept per name, so rename one")
             }
             seenNames[entry.name] = entry.path
         }

@@ -106,22 +106,33 @@ struct BuildRunner: Sendable {
         let fileManager = FileManager.default
         var outputs: [BuildOutput] = []
         for (name, relative) in paths.sorted(by: { $0.key < $1.key }) {
-            let source = worktree.appendingPathComponent(relative)
+            let declared = worktree.appendingPathComponent(relative)
+            var source = declared
+            switch WorktreeOutputPath.resolve(relative, in: worktree) {
+            case .inside(let resolved): source = resolved
+            case .missing: break
+            case .outside(let target):
+                throw MissingOutput(
+                    message:
+                        "declared output '\(name)' (\(MessageText.escaped(relative, limit: MessageText.maxEchoed))) resolves to "
+                        + "\(MessageText.escaped(target, limit: MessageText.maxEchoed)), outside the build's worktree; "
+                        + "outputs must be files inside the worktree (fix the output path or the link the build made)")
+            }
             var isDirectory: ObjCBool = false
             guard fileManager.fileExists(atPath: source.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
                 throw MissingOutput(
                     message:
                         "declared output '\(name)' is missing: the build command succeeded but left no file at "
-                        + "\(relative) (expected \(source.path)); fix the output path in the matrix file or the build")
+                        + "\(relative) (expected \(declared.path)); fix the output path in the matrix file or the build")
             }
             let folder = staging.appendingPathComponent("outputs").appendingPathComponent(name)
             try fileManager.createDirectory(at: folder, withIntermediateDirectories: true)
-            let target = folder.appendingPathComponent(source.lastPathComponent)
+            let target = folder.appendingPathComponent(declared.lastPathComponent)
             try fileManager.copyItem(at: source, to: target)
             let (digest, size) = try Self.hash(target)
             outputs.append(
                 BuildOutput(
-                    name: name, path: "outputs/\(name)/\(source.lastPathComponent)", source: relative, sha256: digest,
+                    name: name, path: "outputs/\(name)/\(declared.lastPathComponent)", source: relative, sha256: digest,
                     size: size))
         }
         return outputs
