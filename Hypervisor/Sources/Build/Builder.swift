@@ -31,6 +31,8 @@ public actor Builder {
     private let probe: ToolchainProbe
     private let slots: BuildSlots
     private var flights: [String: Task<BuildRecord, any Error>] = [:]
+    /// Cleaning the store's leftovers and taking its use lock, once, before any build.
+    private var claim: Task<FileLock?, Never>?
 
     /// Build commands actually started by this builder (cache hits and shared flights
     /// excluded).
@@ -75,6 +77,7 @@ public actor Builder {
     ///   ``SourceError``, ``ToolchainError``, ``TemplateError``, ``BuildError``; and
     ///   `CancellationError` after ``cancelAll()``.
     public func build(_ spec: BuildSpec) async throws -> BuildRecord {
+        await claimStore()
         let plan = try await plan(spec)
         if let flight = flights[plan.cacheKey] {
             return try await flight.value
@@ -84,8 +87,23 @@ public actor Builder {
         return try await flight.value
     }
 
+    /// Removes what killed nestci processes left in the store, then holds the store's use
+    /// lock for this builder's life (``StoreLeftovers``).
+    private func claimStore() async {
+        if claim == nil {
+            let store = store
+            let logger = options.logger
+            claim = Task { await StoreLeftovers.claim(store: store) { logger?($0, ["store": store.path]) } }
+        }
+        _ = await claim?.value
+    }
+
     private func execute(_ plan: BuildPlan) async throws -> BuildRecord {
         let metadata = ["build.key": plan.spec.key, "build.cacheKey": plan.cacheKey, "build.commit": plan.source.shortCommit]
+        // Another nestci process on this store may be building the same key: wait for it,
+        // then reuse what it made.
+        let lock = try await cache.lock(plan.cacheKey)
+        defer { withExtendedLifetime(lock) {} }
         if !options.rebuild, var record = cache.reusable(plan.cacheKey) {
             cacheHits += 1
             record.cacheHit = true
