@@ -12,12 +12,15 @@ import Matrix
 /// Store layout (``store``):
 ///
 ///     mirrors/<name>-<hash of URL>.git   bare mirror per repository, fetched once per run
-///     worktrees/<cacheKey>-<random>/     a build's private checkout (removed after the
-///                                        build unless keepWorktrees)
-///     builds/<cacheKey>/record.json      the build record (BuildRecord)
-///     builds/<cacheKey>/build.log        combined stdout/stderr, head and tail if long
-///     builds/<cacheKey>/outputs/<name>/<file>   collected outputs
-///     builds/.tmp-<random>/              a build in progress (never a cache hit)
+///     worktrees/w-<pid>-<cacheKey>-<random>/   a build's private checkout (removed after
+///                                        the build; `keep-…` with keepWorktrees)
+///     builds/<cacheKey>                  link to the key's immutable object folder:
+///     builds/.objects/<cacheKey>-<random>/record.json   the build record (BuildRecord)
+///     builds/.objects/<cacheKey>-<random>/build.log     stdout/stderr, head and tail if long
+///     builds/.objects/<cacheKey>-<random>/outputs/<name>/<file>   collected outputs
+///     builds/.tmp-<pid>-<random>/        a build in progress (never a cache hit)
+///     builds/.locks/<cacheKey>.lock      per-key flock: one process builds a key at a time
+///     builds/.locks/store.lock           held shared by every builder (StoreLeftovers)
 public actor Builder {
     /// The store folder (layout above).
     public nonisolated let store: URL
