@@ -18,3 +18,37 @@ public enum FileDigest {
         return (hasher.hexDigest, total)
     }
 }
+
+extension FileDigest {
+    /// Files whose content was checked in this process, by path, with the identity they
+    /// had then (device, inode, size, modification time): a file unchanged since is not
+    /// hashed again for every cell that reuses it.
+    private static let verified = Mutex<[String: FileStamp]>([:])
+
+    /// True when the file at `path` still has the recorded size and SHA-256: what a cached
+    /// build output or disk image is checked against before it is reused.
+    public static func matches(path: String, sha256 expected: String, size: Int) -> Bool {
+        guard let stamp = FileStamp(path: path), stamp.size == size else { return false }
+        if verified.withLock({ $0[path] }) == stamp { return true }
+        guard let digest = try? sha256(path: path), digest.bytes == size, digest.hex == expected else { return false }
+        verified.withLock { $0[path] = stamp }
+        return true
+    }
+}
+
+/// What `stat` says of a file, enough to notice that it was replaced or rewritten.
+struct FileStamp: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+    var size: Int
+    var modified: Int64
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int(info.st_size)
+        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+    }
+}

@@ -32,6 +32,22 @@ struct CLITests {
         #expect((object["builds"] as? [Any])?.count == 13, "the seed chain's two XMHFs are configured apart (--enable-optimize-nested-virt, --enable-skip-init-smp)")
     }
 
+    @Test("plan --json shows each build's effective flags, built-in workarounds included", .enabled(if: GCC.major >= 12))
+    func planEffectiveFlags() async throws {
+        let result = await Self.run(["plan", "--json", Self.xmhf])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any])
+        let builds = try #require(object["builds"] as? [[String: Any]])
+        func effective(_ build: [String: Any]) -> [String: Any]? { build["effective"] as? [String: Any] }
+        let o3 = try #require(builds.first { ($0["spec"] as? [String: Any])?["opt"] as? String == "O3" })
+        #expect(effective(o3)?["opt"] as? String == "-O3 -Wno-array-bounds -Wno-stringop-overflow")
+        let applied = try #require(effective(o3)?["applied"] as? [[String: Any]])
+        #expect(applied.compactMap { ($0["flags"] as? [String])?.first } == ["-Wno-array-bounds", "-Wno-stringop-overflow"])
+        #expect((applied.first?["reason"] as? String)?.contains("104657") == true)
+        #expect((o3["toolchain"] as? String)?.hasPrefix("gcc") == true)
+        let o0 = try #require(builds.first { ($0["spec"] as? [String: Any])?["opt"] as? String == "O0" })
+        #expect(effective(o0)?["opt"] as? String == "-O0" && (effective(o0)?["applied"] as? [Any])?.isEmpty == true)
+    }
+
     @Test("a broken matrix prints every error with its JSON path and exits 65")
     func brokenMatrix() async throws {
         var text = try String(contentsOfFile: Self.xmhf, encoding: .utf8)
@@ -96,4 +112,15 @@ struct CLITests {
         #expect(throws: UsageError.self) { try spec.parse(["--to"]) }
         #expect(throws: UsageError.self) { try spec.parse(["-x"]) }
     }
+}
+
+/// gcc's major version on this host (0 without gcc), read synchronously for a trait.
+enum GCC {
+    static let major: Int = {
+        guard let pipe = popen("gcc -dumpversion 2>/dev/null", "r") else { return 0 }
+        var buffer = [CChar](repeating: 0, count: 64)
+        let line = fgets(&buffer, Int32(buffer.count), pipe) != nil ? String(cString: buffer) : ""
+        pclose(pipe)
+        return Int(line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").first ?? "") ?? 0
+    }()
 }

@@ -55,7 +55,7 @@ struct BuildCacheTests {
         #expect(rebuilt.allSatisfy { !$0.cacheHit && $0.status == .passed })
         // The replaced builds left no staging or old folders behind.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: store.appendingPathComponent("builds").path)
-            .filter { $0.hasPrefix(".") }
+            .filter { $0.hasPrefix(".tmp-") || $0.hasPrefix(".link-") || $0.hasPrefix(".old-") }
         #expect(leftovers.isEmpty)
     }
 

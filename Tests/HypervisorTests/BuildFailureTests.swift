@@ -79,7 +79,7 @@ struct BuildFailureTests {
         #expect(startedCount(counter) == 0)
         let worktrees = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/worktrees").path)) ?? []
         #expect(worktrees.isEmpty)
-        let builds = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/builds").path)) ?? []
+        let builds = ((try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/builds").path)) ?? []).filter { $0 != ".locks" }
         #expect(builds.isEmpty, "no staging folder left: \(builds)")
     }
 
@@ -97,7 +97,7 @@ struct BuildFailureTests {
 
 @Suite("Builds: which failures are reused")
 struct BuildFailureReuseTests {
-    @Test("a build that exits non-zero is reused; one killed by a signal is built again")
+    @Test("a build that exits non-zero is reused; one killed by a signal is INFRA and built again")
     func failureReuse() async throws {
         let scratch = try Scratch("reuse")
         let repository = try await TestRepository.withBuildProject(in: scratch)
@@ -113,9 +113,10 @@ struct BuildFailureReuseTests {
             let builder = Builder(store: store)
             let exitRecord = try await builder.build(exitSpec)
             #expect(exitRecord.status == .failed && exitRecord.exitCode == 2)
-            let killRecord = try await builder.build(killSpec)
-            #expect(killRecord.status == .failed && killRecord.exitCode == nil)
-            #expect(killRecord.failure == "build command killed by signal 9")
+            let error = await #expect(throws: BuildError.self) { try await builder.build(killSpec) }
+            #expect(error?.code == .hostTrouble)
+            #expect(error?.message.hasPrefix("build command killed by signal 9: ") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("OOM killer") == true)
         }
         #expect(startedCount(exits) == 1, "same commit, compiler and flags fail the same way")
         #expect(startedCount(killed) == 2, "a killed build says more about the machine than the code")
@@ -140,7 +141,7 @@ struct BuildFailureReuseTests {
         let child = try #require(Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         try await Task.sleep(for: .milliseconds(300))
         #expect(!FileManager.default.fileExists(atPath: "/proc/\(child)"))
-        let builds = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/builds").path)) ?? []
+        let builds = ((try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/builds").path)) ?? []).filter { $0 != ".locks" }
         #expect(builds.isEmpty, "nothing published, no staging left: \(builds)")
         let worktrees = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/worktrees").path)) ?? []
         #expect(worktrees.isEmpty)

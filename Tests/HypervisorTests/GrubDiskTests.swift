@@ -131,7 +131,7 @@ struct GrubDiskImageTests {
         changed.grubConfig += "\n# changed\n"
         let other = try await builder.build(changed)
         #expect(!other.reused && other.key != disk.key)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(scratch)/store/disks").filter { !$0.hasSuffix(".img") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(scratch)/store/disks").filter { $0.hasPrefix("tmp-") }
         #expect(leftovers.isEmpty, "temporary folders must be gone: \(leftovers)")
     }
 

@@ -41,7 +41,7 @@ enum BuildCommand {
         console.print(table.rendered)
         for record in records where record.status != .passed {
             console.print("")
-            console.print("\(record.specKey) \(record.summary)")
+            console.print("\(record.specKey) \(record.summary)\(record.cachedNote.map { " (\($0))" } ?? "")")
             record.errorLines.prefix(5).forEach { console.print("  \($0)") }
             if let directory = record.directory { console.print("  log: \(directory.appendingPathComponent(record.logFile).path)") }
         }

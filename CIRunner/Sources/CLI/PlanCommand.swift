@@ -1,4 +1,5 @@
 import Foundation
+import Hypervisor
 import Matrix
 
 /// `nestci plan FILE`: what a matrix expands to, without building or booting anything.
@@ -13,7 +14,7 @@ enum PlanCommand {
         let matrix = try MatrixFile.load(path: arguments.positionals[0])
         let plan = try matrix.plan()
         if arguments.flag("json") {
-            console.print(try JSONOutput.encode(plan))
+            console.print(try JSONOutput.encode(await PlanJSON(plan)))
             return .success
         }
         console.print(render(plan))
@@ -49,5 +50,46 @@ enum JSONOutput {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// `plan --json`: the plan, and for each build the flags it will get on this host,
+/// built-in workarounds included.
+///
+/// Matrix is pure values and cannot run a compiler, so the CLI probes each compiler the
+/// builds name (as `run` does) and applies the flag policy here.
+struct PlanJSON: Encodable {
+    var matrix: String
+    var cells: [Cell]
+    var builds: [Build]
+    var dropped: [Plan.DroppedCell]
+
+    struct Build: Encodable {
+        var key: String
+        var spec: BuildSpec
+        var cellIDs: [String]
+        /// `nil` when the compiler cannot be probed here (`toolchainError` says why).
+        var effective: EffectiveFlags?
+        var toolchain: String?
+        var toolchainError: String?
+    }
+
+    init(_ plan: Plan, probe: ToolchainProbe = ToolchainProbe()) async {
+        matrix = plan.matrix
+        cells = plan.cells
+        dropped = plan.dropped
+        var builds: [Build] = []
+        for build in plan.builds {
+            var entry = Build(key: build.key, spec: build.spec, cellIDs: build.cellIDs)
+            do {
+                let toolchain = try await probe.toolchain(for: build.spec.compiler)
+                entry.toolchain = toolchain.versionLine
+                entry.effective = FlagPolicy.flags(for: build.spec.opt, toolchain: toolchain, extra: build.spec.workarounds)
+            } catch {
+                entry.toolchainError = "\(error)"
+            }
+            builds.append(entry)
+        }
+        self.builds = builds
     }
 }

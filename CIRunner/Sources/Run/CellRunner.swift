@@ -59,7 +59,8 @@ struct CellRunner: Sendable {
             evidence.addBuild(record, level: index)
             records.append(record)
             guard record.status == .passed else {
-                let first = record.errorLines.first ?? record.failure ?? record.status.rawValue
+                var first = record.errorLines.first ?? record.failure ?? record.status.rawValue
+                if let note = record.cachedNote { first += " (\(note))" }
                 return CellResult(
                     cell: cell, outcome: .buildFail, rule: "build", reason: "level \(index) (\(level.component) \(record.optFlags)): \(first)",
                     commits: evidence.commits)

@@ -36,7 +36,9 @@ public struct RunScheduler: Sendable {
                 id: runID, matrix: plan.matrix, matrixPath: matrixPath, trigger: options.trigger, hostJSON: hostJSON,
                 cellIDs: plan.cells.map(\.id), started: started)
         }
-        let builder = Builder(store: URL(fileURLWithPath: options.store), options: options.builder)
+        var builderOptions = options.builder
+        builderOptions.runID = runID
+        let builder = Builder(store: URL(fileURLWithPath: options.store), options: builderOptions)
         let stopFlag = Mutex(false)
         let finished = Set(done.map(\.cellID))
         let todo = plan.cells.filter { !finished.contains($0.id) }

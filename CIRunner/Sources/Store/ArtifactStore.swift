@@ -135,7 +135,8 @@ public actor ArtifactStore {
 
     /// Indexes a build (by cache key; recording it again replaces the row).
     public func recordBuild(_ record: BuildRecord) throws {
-        let folder = record.directory?.path ?? "\(root)/builds/\(record.cacheKey)"
+        // The key's link, not the object it points at now: a rebuild replaces the object.
+        let folder = "\(root)/builds/\(record.cacheKey)"
         var recordPath = "\(folder)/record.json"
         if recordPath.hasPrefix(root + "/") { recordPath.removeFirst(root.count + 1) }
         try database.execute(

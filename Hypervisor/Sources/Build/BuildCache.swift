@@ -5,11 +5,19 @@ import Matrix
     import Glibc
 #endif
 
-/// The content-addressed build cache, `<store>/builds/<cacheKey>/` holding `record.json`,
-/// `build.log` and `outputs/`.
+/// The content-addressed build cache: `<store>/builds/<cacheKey>` names the complete
+/// build of that key, holding `record.json`, `build.log` and `outputs/`.
 ///
-/// A build is written into `<store>/builds/.tmp-<random>/` and renamed into place when
-/// complete, so a folder without `record.json` (a build that was killed) is never a hit.
+/// Several nestci processes may share one store (`serve` and a manual run, two runs), so:
+/// - A build is written into `.tmp-<pid>-<random>/`, then renamed to an immutable folder
+///   `.objects/<cacheKey>-<random>/`, and `<cacheKey>` is a symbolic link to it, replaced
+///   by an atomic rename. A complete build that someone may be reading is never moved or
+///   removed while its reader lives: readers resolve the link once (``read(_:)``) and
+///   keep the object's path; a rebuild only points the link at a new object.
+/// - A folder without `record.json` (a build that was killed) is never a hit.
+/// - One process builds a key at a time (``lock(_:)``, a per-key `flock`); the others
+///   wait and then reuse its build.
+/// - Leftovers of killed processes are removed at the next start (``removeLeftovers(alone:)``).
 public struct BuildCache: Sendable {
     /// `<store>/builds`.
     public let root: URL
@@ -18,47 +26,67 @@ public struct BuildCache: Sendable {
         root = store.appendingPathComponent("builds")
     }
 
+    /// Immutable complete builds, each named `<cacheKey>-<random>`.
+    var objects: URL { root.appendingPathComponent(".objects") }
+    /// Per-key lock files, and `store.lock` held shared by every builder on the store.
+    var locks: URL { root.appendingPathComponent(".locks") }
+
     /// The cache key: a readable prefix and the hash of everything that decides the
-    /// build's result — the spec, the commit, the toolchain and the effective flags.
+    /// build's result, and nothing else: the repository, the commit, the command as it
+    /// will run (placeholders expanded, `{jobs}` aside), the declared outputs, the
+    /// toolchain and the effective flags. A workaround that does not change a build's
+    /// flags leaves its key alone.
     public static func key(spec: BuildSpec, commit: String, toolchain: Toolchain, flags: EffectiveFlags) -> String {
-        let text = [
-            "spec=\(spec.key)", "commit=\(commit)", "toolchain=\(toolchain.fingerprint)", "opt=\(flags.opt)",
-        ].joined(separator: "\n")
+        var values = spec.variables
+        if values["bits"] == nil { values["bits"] = spec.bits.rawValue }
+        values["opt"] = flags.opt
+        // `{jobs}` changes with the machine's load, never the result.
+        values["jobs"] = "{jobs}"
+        func expanded(_ template: String) -> String { (try? Template(template).expand(values)) ?? template }
+        var lines = [
+            "repository=\(spec.repository)", "commit=\(commit)", "command=\(expanded(spec.command))",
+            "toolchain=\(toolchain.fingerprint)", "opt=\(flags.opt)", "bits=\(spec.bits.rawValue)",
+        ]
+        lines += spec.outputs.sorted { $0.key < $1.key }.map { "output.\($0.key)=\(expanded($0.value))" }
         let component = Mirror.sanitisedName(spec.component)
-        return "\(component)-\(spec.opt.rawValue)-\(spec.bits.rawValue)-\(SHA256.hex(of: text).prefix(20))"
+        return "\(component)-\(spec.opt.rawValue)-\(spec.bits.rawValue)-\(SHA256.hex(of: lines.joined(separator: "\n")).prefix(20))"
     }
 
-    /// The folder of `cacheKey`.
+    /// The path naming `cacheKey`'s build (a link to its object folder).
     public func folder(for cacheKey: String) -> URL {
         root.appendingPathComponent(cacheKey)
     }
 
     /// The record of a complete earlier build that may be reused: one whose record reads
-    /// back and whose outputs are all still there.
+    /// back and whose outputs still have their recorded size and SHA-256.
     ///
     /// A passed build is reused, and so is one that failed by exiting non-zero or missing
     /// an output (same commit, compiler and flags fail the same way). A timed-out build,
-    /// or one killed by a signal (the OOM killer, an operator), is not: that says more
+    /// one killed by a signal, or one that failed because of the host (exit 126/127, a
+    /// full disk, the OOM killer; recorded by an older nestci) is not: that says more
     /// about the machine than about the code.
     public func reusable(_ cacheKey: String) -> BuildRecord? {
-        guard var record = read(cacheKey) else { return nil }
+        guard let record = read(cacheKey), let folder = record.directory else { return nil }
         switch record.status {
         case .passed: break
-        case .failed: guard record.exitCode != nil else { return nil }
+        case .failed:
+            guard let code = record.exitCode else { return nil }
+            let log = (record.errorLines + [record.failure ?? ""]).joined(separator: "\n")
+            if HostTrouble.classify(exitCode: code, signal: nil, log: log) != nil { return nil }
         case .timedOut: return nil
         }
-        let folder = folder(for: cacheKey)
         for output in record.outputs {
-            let size = (try? FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(output.path).path))?[.size] as? Int
-            if size != output.size { return nil }
+            let path = folder.appendingPathComponent(output.path).path
+            if !FileDigest.matches(path: path, sha256: output.sha256, size: output.size) { return nil }
         }
-        record.directory = folder
         return record
     }
 
-    /// The stored record of `cacheKey`, whatever its status.
+    /// The stored record of `cacheKey`, whatever its status, with ``BuildRecord/directory``
+    /// set to the immutable folder the link points at now.
     public func read(_ cacheKey: String) -> BuildRecord? {
-        let folder = folder(for: cacheKey)
+        let link = folder(for: cacheKey)
+        let folder = link.resolvingSymlinksInPath()
         guard let data = try? Data(contentsOf: folder.appendingPathComponent("record.json")),
             var record = try? Self.decoder.decode(BuildRecord.self, from: data)
         else { return nil }
@@ -66,41 +94,93 @@ public struct BuildCache: Sendable {
         return record
     }
 
-    /// A fresh staging folder for one build.
+    /// Holds the build of `cacheKey` for this process until the lock is released: the
+    /// cross-process single flight.
+    public func lock(_ cacheKey: String) async throws -> FileLock {
+        try await FileLock.acquire(locks.appendingPathComponent("\(cacheKey).lock").path)
+    }
+
+    /// A fresh staging folder for one build, named after this process so that a later
+    /// start can tell a dead process's leftover from a live build.
     func makeStaging() throws -> URL {
-        let staging = root.appendingPathComponent(".tmp-\(UUID().uuidString.prefix(12))")
+        let staging = root.appendingPathComponent(".tmp-\(getpid())-\(UUID().uuidString.prefix(12))")
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         return staging
     }
 
-    /// Writes `record` into `staging` and moves `staging` into place as `cacheKey`,
-    /// replacing an earlier build of the same key (a rebuild).
-    func publish(_ record: BuildRecord, staging: URL) throws -> URL {
+    /// Writes `record` into `staging`, makes it an immutable object and points `cacheKey`
+    /// at it. Returns the folder that now holds the key's build.
+    ///
+    /// When the key already has a complete reusable build and `replace` is false (another
+    /// process won a race the lock should have prevented), that build is kept and
+    /// `staging` is discarded. Nothing complete is ever removed here: a replaced object
+    /// stays until no process on the store can be reading it (``removeLeftovers(alone:)``).
+    func publish(_ record: BuildRecord, staging: URL, replace: Bool) throws -> URL {
+        let fileManager = FileManager.default
         let data = try Self.encoder.encode(record)
         try data.write(to: staging.appendingPathComponent("record.json"))
-        let final = folder(for: record.cacheKey)
-        for _ in 0..<3 {
-            if rename(staging.path, final.path) == 0 { return final }
-            guard errno == ENOTEMPTY || errno == EEXIST else { break }
-            // An earlier build of this key is there: move it aside, then take its place.
-            let old = root.appendingPathComponent(".old-\(UUID().uuidString.prefix(12))")
-            if rename(final.path, old.path) == 0 {
-                try? FileManager.default.removeItem(at: old)
-            }
+        let link = folder(for: record.cacheKey)
+        if !replace, let existing = reusable(record.cacheKey), let directory = existing.directory {
+            try? fileManager.removeItem(at: staging)
+            return directory
         }
-        let reason = String(cString: strerror(errno))
-        throw BuildError(
-            .storeUnwritable,
-            "cannot move the finished build \(staging.path) to \(final.path): \(reason); check permissions and free space in the store")
+        try? fileManager.createDirectory(at: objects, withIntermediateDirectories: true)
+        let object = objects.appendingPathComponent("\(record.cacheKey)-\(UUID().uuidString.prefix(12))")
+        try move(staging, to: object)
+        var info = stat()
+        if lstat(link.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            // A folder from before objects existed: becomes an object itself, once.
+            try move(link, to: objects.appendingPathComponent("\(record.cacheKey)-legacy-\(UUID().uuidString.prefix(8))"))
+        }
+        let temporary = root.appendingPathComponent(".link-\(getpid())-\(UUID().uuidString.prefix(12))")
+        guard symlink(".objects/\(object.lastPathComponent)", temporary.path) == 0 else { throw unwritable(temporary) }
+        guard rename(temporary.path, link.path) == 0 else {
+            let error = unwritable(link)
+            unlink(temporary.path)
+            throw error
+        }
+        return object
     }
 
-    /// Removes staging folders left by builds that were killed. Call only when no build of
-    /// this store is running in any process.
-    public func removeLeftovers() {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
-        for name in names where name.hasPrefix(".tmp-") || name.hasPrefix(".old-") {
-            try? FileManager.default.removeItem(at: root.appendingPathComponent(name))
+    private func move(_ from: URL, to: URL) throws {
+        guard rename(from.path, to.path) == 0 else { throw unwritable(to) }
+    }
+
+    private func unwritable(_ target: URL) -> BuildError {
+        BuildError(
+            .storeUnwritable,
+            "cannot place the finished build at \(target.path): \(String(cString: strerror(errno))); check permissions and free space in the store")
+    }
+
+    /// Removes what killed nestci processes left in the build cache: staging folders and
+    /// link temporaries whose process is dead, and, when `alone` (no other process uses
+    /// the store, ``StoreLeftovers``), every staging folder of another process and every
+    /// object no key points at any more (replaced by a rebuild).
+    ///
+    /// - Returns: the names removed, for the log.
+    @discardableResult
+    public func removeLeftovers(alone: Bool) -> [String] {
+        let fileManager = FileManager.default
+        let names = (try? fileManager.contentsOfDirectory(atPath: root.path)) ?? []
+        var removed: [String] = []
+        var referenced: Set<String> = []
+        for name in names where !name.hasPrefix(".") {
+            if let target = try? fileManager.destinationOfSymbolicLink(atPath: folder(for: name).path) {
+                referenced.insert((target as NSString).lastPathComponent)
+            }
         }
+        for name in names where name.hasPrefix(".tmp-") || name.hasPrefix(".old-") || name.hasPrefix(".link-") {
+            guard StoreLeftovers.ownerIsGone(String(name.dropFirst()), alone: alone) else { continue }
+            if (try? fileManager.removeItem(at: root.appendingPathComponent(name))) != nil { removed.append(name) }
+        }
+        if alone {
+            for name in (try? fileManager.contentsOfDirectory(atPath: objects.path)) ?? [] where !referenced.contains(name) {
+                if (try? fileManager.removeItem(at: objects.appendingPathComponent(name))) != nil {
+                    removed.append(".objects/\(name)")
+                }
+            }
+        }
+        return removed
     }
 
     static let encoder: JSONEncoder = {

@@ -6,6 +6,9 @@ public struct BuildError: Error, CustomStringConvertible, Sendable, Equatable {
         case storeUnwritable
         /// The build command could not be started at all.
         case launchFailed
+        /// The build failed because of the host (a missing command, a full disk, the OOM
+        /// killer): ``HostTrouble``. Never cached.
+        case hostTrouble
     }
 
     public var code: Code

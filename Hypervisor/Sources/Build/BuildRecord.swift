@@ -53,6 +53,9 @@ public struct BuildRecord: Sendable, Hashable, Codable {
     public var exitCode: Int32?
     /// On failure: why, in a sentence (`exit 2`, `timed out after 2 s`, a missing output).
     public var failure: String?
+    /// The run that built it (`nil` outside a run, e.g. `nestci build`): a reused
+    /// BUILD-FAIL names it.
+    public var runID: String?
     /// When the build command started.
     public var startedAt: Date
     /// How long the build command ran.
@@ -68,7 +71,7 @@ public struct BuildRecord: Sendable, Hashable, Codable {
     private enum CodingKeys: String, CodingKey {
         case status, specKey, cacheKey, component, repository, revision, commit, opt, bits, command, jobs,
             toolchain, optFlags, workarounds, workaroundsDisabled, outputs, logFile, logTruncated, errorLines,
-            exitCode, failure, startedAt, durationSeconds, worktree
+            exitCode, failure, runID, startedAt, durationSeconds, worktree
     }
 
     /// One line for a summary: the status and the first error or failure reason.
@@ -79,6 +82,12 @@ public struct BuildRecord: Sendable, Hashable, Codable {
             let why = errorLines.first ?? failure ?? status.rawValue
             return "\(status.rawValue): \(why)"
         }
+    }
+
+    /// Where a reused failed build came from, and how to build it again.
+    public var cachedNote: String? {
+        guard cacheHit, status != .passed else { return nil }
+        return "cached from \(runID.map { "run \($0)" } ?? "an earlier build"); --rebuild to retry"
     }
 
     /// The build log's location.

@@ -37,7 +37,7 @@ struct BuildRunner: Sendable {
         defer { if !published { try? FileManager.default.removeItem(at: staging) } }
 
         let worktreePath = store.appendingPathComponent("worktrees")
-            .appendingPathComponent("\(plan.cacheKey)-\(UUID().uuidString.prefix(6))")
+            .appendingPathComponent(StoreLeftovers.worktreeName(cacheKey: plan.cacheKey, keep: options.keepWorktrees))
         let worktree = try await Worktree.add(
             mirror: Mirror(repository: spec.repository, store: store), commit: plan.source.commit, at: worktreePath)
 
@@ -62,6 +62,12 @@ struct BuildRunner: Sendable {
         }
         var exitCode: Int32?
         if case .exited(let code) = result.termination, !result.timedOut { exitCode = code }
+        // The host's trouble, not the code's: INFRA, and nothing is published, so the
+        // next run builds again once the host is fixed.
+        if !result.timedOut, !result.succeeded, let trouble = Self.hostTrouble(result) {
+            await worktree.remove()
+            throw BuildError(.hostTrouble, "build command \(result.summary): \(trouble.message) (not cached)")
+        }
         var status: BuildRecord.Status = result.timedOut ? .timedOut : (result.succeeded ? .passed : .failed)
         var failure: String? = status == .passed ? nil : "build command \(result.summary)"
         var outputs: [BuildOutput] = []
@@ -87,12 +93,12 @@ struct BuildRunner: Sendable {
             workarounds: plan.flags.applied, workaroundsDisabled: plan.flags.workaroundsDisabled, outputs: outputs,
             logFile: logFile, logTruncated: result.outputTruncated,
             errorLines: status == .passed ? [] : Self.errorLines(in: result.output), exitCode: exitCode,
-            failure: failure,
+            failure: failure, runID: options.runID,
             startedAt: startedAt, durationSeconds: result.duration.seconds,
             worktree: options.keepWorktrees ? worktree.path.path : nil)
         if !options.keepWorktrees { await worktree.remove() }
         var final = record
-        final.directory = try cache.publish(record, staging: staging)
+        final.directory = try cache.publish(record, staging: staging, replace: options.rebuild)
         published = true
         return final
     }
@@ -144,6 +150,16 @@ struct BuildRunner: Sendable {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: file.path])
         }
         return (digest.hex, digest.bytes)
+    }
+
+    static func hostTrouble(_ result: ProcessResult) -> HostTrouble? {
+        var signal: Int32?
+        var exitCode: Int32?
+        switch result.termination {
+        case .exited(let code): exitCode = code
+        case .signalled(let number): signal = number
+        }
+        return HostTrouble.classify(exitCode: exitCode, signal: signal, log: result.output)
     }
 
     /// The first lines naming a compiler (or linker) error, for the summary.

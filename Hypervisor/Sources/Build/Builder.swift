@@ -12,12 +12,15 @@ import Matrix
 /// Store layout (``store``):
 ///
 ///     mirrors/<name>-<hash of URL>.git   bare mirror per repository, fetched once per run
-///     worktrees/<cacheKey>-<random>/     a build's private checkout (removed after the
-///                                        build unless keepWorktrees)
-///     builds/<cacheKey>/record.json      the build record (BuildRecord)
-///     builds/<cacheKey>/build.log        combined stdout/stderr, head and tail if long
-///     builds/<cacheKey>/outputs/<name>/<file>   collected outputs
-///     builds/.tmp-<random>/              a build in progress (never a cache hit)
+///     worktrees/w-<pid>-<cacheKey>-<random>/   a build's private checkout (removed after
+///                                        the build; `keep-…` with keepWorktrees)
+///     builds/<cacheKey>                  link to the key's immutable object folder:
+///     builds/.objects/<cacheKey>-<random>/record.json   the build record (BuildRecord)
+///     builds/.objects/<cacheKey>-<random>/build.log     stdout/stderr, head and tail if long
+///     builds/.objects/<cacheKey>-<random>/outputs/<name>/<file>   collected outputs
+///     builds/.tmp-<pid>-<random>/        a build in progress (never a cache hit)
+///     builds/.locks/<cacheKey>.lock      per-key flock: one process builds a key at a time
+///     builds/.locks/store.lock           held shared by every builder (StoreLeftovers)
 public actor Builder {
     /// The store folder (layout above).
     public nonisolated let store: URL
@@ -32,6 +35,8 @@ public actor Builder {
     private let slots: BuildSlots
     private var flights: [String: Task<BuildRecord, any Error>] = [:]
     private var cancelled = false
+    /// Cleaning the store's leftovers and taking its use lock, once, before any build.
+    private var claim: Task<FileLock?, Never>?
 
     /// Build commands actually started by this builder (cache hits and shared flights
     /// excluded).
@@ -77,6 +82,7 @@ public actor Builder {
     ///   ``SourceError``, ``ToolchainError``, ``TemplateError``, ``BuildError``; and
     ///   `CancellationError` after ``cancelAll()``.
     public func build(_ spec: BuildSpec) async throws -> BuildRecord {
+        await claimStore()
         let plan = try await plan(spec)
         if cancelled { throw CancellationError() }
         if let flight = flights[plan.cacheKey] {
@@ -87,8 +93,23 @@ public actor Builder {
         return try await flight.value
     }
 
+    /// Removes what killed nestci processes left in the store, then holds the store's use
+    /// lock for this builder's life (``StoreLeftovers``).
+    private func claimStore() async {
+        if claim == nil {
+            let store = store
+            let logger = options.logger
+            claim = Task { await StoreLeftovers.claim(store: store) { logger?($0, ["store": store.path]) } }
+        }
+        _ = await claim?.value
+    }
+
     private func execute(_ plan: BuildPlan) async throws -> BuildRecord {
         let metadata = ["build.key": plan.spec.key, "build.cacheKey": plan.cacheKey, "build.commit": plan.source.shortCommit]
+        // Another nestci process on this store may be building the same key: wait for it,
+        // then reuse what it made.
+        let lock = try await cache.lock(plan.cacheKey)
+        defer { withExtendedLifetime(lock) {} }
         if !options.rebuild, var record = cache.reusable(plan.cacheKey) {
             cacheHits += 1
             record.cacheHit = true

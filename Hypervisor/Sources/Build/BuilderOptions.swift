@@ -18,12 +18,15 @@ public struct BuilderOptions: Sendable {
     public var cores: Int
     /// Bytes of build log kept (head and tail) when a build is very chatty.
     public var logLimit: Int
+    /// The run this builder builds for, kept in each record it makes.
+    public var runID: String?
     /// Where the builder reports what it does (`nil`: silent).
     public var logger: BuildLogger?
 
     public init(
         rebuild: Bool = false, noWorkarounds: Bool = false, keepWorktrees: Bool = false,
-        maxParallel: Int? = nil, cores: Int? = nil, logLimit: Int = 4 << 20, logger: BuildLogger? = nil
+        maxParallel: Int? = nil, cores: Int? = nil, logLimit: Int = 4 << 20, runID: String? = nil,
+        logger: BuildLogger? = nil
     ) {
         let available = ProcessInfo.processInfo.activeProcessorCount
         self.rebuild = rebuild
@@ -32,6 +35,7 @@ public struct BuilderOptions: Sendable {
         self.maxParallel = max(1, maxParallel ?? available)
         self.cores = max(1, cores ?? available)
         self.logLimit = logLimit
+        self.runID = runID
         self.logger = logger
     }
 }

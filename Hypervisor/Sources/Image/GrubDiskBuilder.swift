@@ -47,17 +47,29 @@ public struct GrubDiskBuilder: Sendable {
         self.toolTimeout = toolTimeout
     }
 
-    /// Returns the cached image for `spec`, building it first when absent.
+    /// Returns the cached image for `spec`, building it first when absent or when it no
+    /// longer has the size and SHA-256 recorded beside it (`<key>.img.sha256`): a
+    /// truncated or damaged image is rebuilt, never booted.
+    ///
+    /// One process builds a key at a time (a per-key `flock`), so two runs on one store
+    /// share a disk instead of racing for it.
     public func build(_ spec: GrubDiskSpec) async throws -> GrubDisk {
         try Self.validate(spec)
         let version = try await grubVersion()
         let key = try cacheKey(spec, grubVersion: version)
         let disks = (store as NSString).appendingPathComponent("disks")
         let final = (disks as NSString).appendingPathComponent("\(key).img")
-        if FileManager.default.fileExists(atPath: final) {
+        let lock: FileLock
+        do {
+            lock = try await FileLock.acquire((disks as NSString).appendingPathComponent(".locks/\(key).lock"))
+        } catch let error as BuildError {
+            throw GrubDiskError(.io, error.message)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        if Self.isIntact(final) {
             return GrubDisk(path: final, key: key, reused: true)
         }
-        let work = (disks as NSString).appendingPathComponent("tmp-\(key.prefix(16))-\(UUID().uuidString)")
+        let work = (disks as NSString).appendingPathComponent(StoreLeftovers.diskTemporaryName(key: key))
         do {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         } catch {
@@ -68,8 +80,16 @@ public struct GrubDiskBuilder: Sendable {
         try await assemble(spec, key: key, work: work, image: image)
         // Atomic publish: a reader sees either no image or a complete one. A racing
         // builder of the same key writes identical content, so either rename may win.
+        let digest = try Self.fileDigest(image)
+        let size = (try? FileManager.default.attributesOfItem(atPath: image)[.size] as? Int) ?? 0
         guard rename(image, final) == 0 else {
             throw GrubDiskError(.io, "cannot move the disk into \(final): \(String(cString: strerror(errno))); check free space")
+        }
+        // After the image: an image without its matching record is rebuilt, never trusted.
+        let record = (work as NSString).appendingPathComponent("record")
+        try write("\(digest) \(size)\n", to: record)
+        guard rename(record, Self.recordPath(final)) == 0 else {
+            throw GrubDiskError(.io, "cannot write \(Self.recordPath(final)): \(String(cString: strerror(errno))); check free space")
         }
         return GrubDisk(path: final, key: key, reused: false)
     }
@@ -104,6 +124,17 @@ public struct GrubDiskBuilder: Sendable {
             }
         }
         return directories.sorted { ($0.count, $0) < ($1.count, $1) }
+    }
+
+    /// `<key>.img.sha256`: the image's SHA-256 and size, as it was made.
+    static func recordPath(_ image: String) -> String { image + ".sha256" }
+
+    /// True when `image` exists with the size and SHA-256 recorded when it was made.
+    static func isIntact(_ image: String) -> Bool {
+        guard let text = try? String(contentsOfFile: recordPath(image), encoding: .utf8) else { return false }
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        guard fields.count == 2, let size = Int(fields[1]) else { return false }
+        return FileDigest.matches(path: image, sha256: String(fields[0]), size: size)
     }
 
     /// The tag file name whose presence identifies a disk's own partition.
