@@ -4,6 +4,7 @@ import Testing
 
 @testable import CIRunner
 
+extension RealProcessSuite {
 /// Two `nestci run` processes on one store: builds and disks are shared, never pulled
 /// from under the other process (issue: a false INFRA "GRUB disk: …/fixture.bin does not
 /// exist" in 3 of 12 runs).
@@ -36,4 +37,5 @@ struct ConcurrentRunTests {
         }
         #expect(EmulatorProcesses.matching(fixture.folder).isEmpty)
     }
+}
 }

@@ -3,6 +3,7 @@ import Testing
 
 @testable import CIRunner
 
+extension RealProcessSuite {
 /// The README's first command, end to end: `nestci demo` builds both revisions at
 /// O0/O2/O3 × i386/amd64 and boots the 12 cells under Bochs.
 @Suite("nestci demo", .serialized, .enabled(if: BootTools.bochs, "needs Bochs, GRUB tools and gcc-multilib"))
@@ -23,4 +24,5 @@ struct DemoCommandTests {
         #expect(out.contains("demo: as expected"))
         #expect(FileManager.default.fileExists(atPath: "\(store)/dashboard/index.html"))
     }
+}
 }

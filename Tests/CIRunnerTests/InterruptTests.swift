@@ -4,6 +4,7 @@ import Testing
 
 @testable import CIRunner
 
+extension RealProcessSuite {
 /// nestci itself interrupted: SIGINT/SIGTERM must tear down every emulator it started.
 @Suite("Interrupting nestci", .serialized, .enabled(if: BootTools.qemu && NestCIBinary.path != nil, "needs qemu, GRUB tools and the built nestci executable"))
 struct InterruptTests {
@@ -31,6 +32,7 @@ struct InterruptTests {
         #expect(result.output.contains("stopping emulators and builds"))
         #expect(EmulatorProcesses.matching(fixture.folder).isEmpty, "no qemu of this run may survive nestci")
     }
+}
 }
 
 /// The `nestci` executable built beside the test bundle.

@@ -4,6 +4,7 @@ import Testing
 
 @testable import CIRunner
 
+extension RealProcessSuite {
 /// `nestci run` and `nestci serve` killed with SIGKILL (no handler runs): nothing they
 /// started may be left, emulators and builds alike, including a build step that left its
 /// process group with setsid.
@@ -115,6 +116,7 @@ struct KillTests {
         try await Task.sleep(for: .seconds(1))
         #expect(RunProcesses.of(owner: second.pid, folder: fixture.folder).isEmpty)
     }
+}
 }
 
 /// Processes of one nestci run, from /proc: those carrying its token, or whose command

@@ -304,3 +304,14 @@ extension VMCSDumpSet {
         dumps.first { $0.introducedBy?.text.contains(text) == true }
     }
 }
+
+/// Parent of the suites that run the real `nestci` executable with emulators and builds
+/// (serve, kills, interrupts, concurrent runs, the demo): serialized like ``RealBootSuite``,
+/// so at most one such suite loads the two shared cores beside that one, and the deadlines
+/// they check (a service stop within 10 s) are the product's, not the test load's.
+@Suite("Real nestci processes: one suite at a time", .serialized)
+struct RealProcessSuite {}
+
+/// Helpers of these suites that other test files call.
+typealias ServiceTests = RealProcessSuite.ServiceTests
+typealias KillTests = RealProcessSuite.KillTests

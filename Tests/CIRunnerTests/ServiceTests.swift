@@ -4,6 +4,7 @@ import Testing
 
 @testable import CIRunner
 
+extension RealProcessSuite {
 /// The real service: `nestci serve` as its own process on a temporary store, driven through
 /// the CLI (`nestci trigger`), a moved branch, SIGKILL and SIGTERM.
 @Suite("nestci serve", .serialized, .enabled(if: BootTools.qemu && NestCIBinary.path != nil, "needs qemu, GRUB tools and the built nestci executable"))
@@ -130,7 +131,7 @@ struct ServiceTests {
         kill(service.pid, SIGTERM)
         let result = await service.wait()
         #expect(Date().timeIntervalSince(stopAsked) < 10)
-        #expect(result.termination == .exited(0), "\(result.output.suffix(800))")
+        #expect(result.termination == .exited(0), "\(result.output.suffix(6000))")
         #expect(EmulatorProcesses.matching(fixture.folder).isEmpty)
         let run = try #require(try await store.runs().first)
         #expect(run.status == .interrupted)
@@ -171,4 +172,5 @@ struct ServiceTests {
         #expect(try await store.runs().count == 1)
         #expect(try await store.queue().count == 1)
     }
+}
 }

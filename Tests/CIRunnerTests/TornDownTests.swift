@@ -80,6 +80,7 @@ struct TornDownTests {
     }
 }
 
+extension RealProcessSuite {
 /// The same, with real builds and boots.
 @Suite("Torn-down cells, for real", .serialized, .enabled(if: BootTools.qemu && NestCIBinary.path != nil, "needs qemu, GRUB tools and the built nestci executable"))
 struct TornDownRunTests {
@@ -175,4 +176,5 @@ struct TornDownRunTests {
         kill(service.pid, SIGTERM)
         _ = await service.wait()
     }
+}
 }

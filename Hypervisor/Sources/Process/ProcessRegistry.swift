@@ -35,6 +35,9 @@ public final class ProcessRegistry: Sendable {
         /// What attaching each store's ledger swept, in total.
         var swept: [String: ProcessLedger.Sweep] = [:]
         var watchdog: (pid: Int32, socket: Int32)?
+        /// Spawns under way (forked, not yet recorded): the orphan sweeper waits for them,
+        /// so it never reaps or kills a fresh child it does not know yet.
+        var spawning = 0
     }
 
     private let state = Mutex(State())
@@ -61,14 +64,33 @@ public final class ProcessRegistry: Sendable {
     /// records the child under one lock, so the orphan sweeper never mistakes a fresh
     /// leader for an orphan. Returns the child's pid and token.
     func register(_ spawn: @escaping @Sendable (String) throws -> Int32) throws -> (pid: Int32, token: String) {
-        try state.withLock { state in
+        // The fork runs outside the registry lock: the lock is also taken by every child's
+        // end, the orphan sweeper and teardown, and a fork of a large process (or many at
+        // once) must not hold them all up. `spawning` keeps the sweeper off meanwhile.
+        let childToken = try state.withLock { state -> String in
             if state.closed { throw ProcessLaunchError(executable: "(new process)", errno: ECANCELED) }
             if state.watchdog == nil { state.watchdog = startWatchdog() }
             state.sequence += 1
-            let childToken = "\(token)\(state.sequence)"
-            let pid = try spawner.run { try spawn(childToken) }
-            state.leaders[pid] = (ProcessTable.startTime(pid) ?? 0, childToken)
+            state.spawning += 1
+            return "\(token)\(state.sequence)"
+        }
+        let pid: Int32
+        do {
+            pid = try spawner.run { try spawn(childToken) }
+        } catch {
+            state.withLock { $0.spawning -= 1 }
+            throw error
+        }
+        let start = ProcessTable.startTime(pid) ?? 0
+        return try state.withLock { state in
+            state.spawning -= 1
+            state.leaders[pid] = (start, childToken)
             Self.tell(state.watchdog, add: true, pid)
+            if state.closed {
+                // Teardown began while it was forking: it must not outlive the snapshot.
+                // Recorded first, so its watcher's reap finds it; killed here.
+                kill(-pid, SIGKILL)
+            }
             write(state)
             return (pid, childToken)
         }
@@ -156,15 +178,23 @@ public final class ProcessRegistry: Sendable {
     /// live ones whose supervised process has ended: they left its group and would
     /// otherwise run on unsupervised.
     private func sweepOrphans() {
-        state.withLock { state in
-            let liveTokens = Set(state.leaders.values.map(\.token))
-            for child in Self.children() where state.leaders[child] == nil && child != state.watchdog?.pid {
-                if let token = Self.token(of: child), token.hasPrefix(self.token), !liveTokens.contains(token) {
-                    kill(child, SIGKILL)
-                }
-                var status: Int32 = 0
-                _ = waitpid(child, &status, WNOHANG)
+        // /proc is read outside the lock (every child's end and every spawn take it).
+        // Children listed before the snapshot are either recorded by then or still being
+        // spawned, in which case this sweep is skipped; later ones are not in the list.
+        let listed = Self.children()
+        guard !listed.isEmpty else { return }
+        let snapshot = state.withLock { state -> (candidates: [Int32], liveTokens: Set<String>)? in
+            guard state.spawning == 0 else { return nil }
+            let candidates = listed.filter { state.leaders[$0] == nil && $0 != state.watchdog?.pid }
+            return (candidates, Set(state.leaders.values.map(\.token)))
+        }
+        guard let snapshot else { return }
+        for child in snapshot.candidates {
+            if let token = Self.token(of: child), token.hasPrefix(self.token), !snapshot.liveTokens.contains(token) {
+                kill(child, SIGKILL)
             }
+            var status: Int32 = 0
+            _ = waitpid(child, &status, WNOHANG)
         }
     }
 
