@@ -121,6 +121,12 @@ public enum BootRunner {
             await awaitEvidence(request, capture: capture, started: started, ended: ended)
         }
         process.stop()
+        // Keep reading while it stops: an emulator blocked writing into a full FIFO (the
+        // guest still printing) cannot act on SIGTERM, and would wait for the SIGKILL.
+        while ended.withLock({ $0 }) == nil {
+            _ = try? capture.poll { _ in }
+            await Pause.uncancellable(.milliseconds(10))
+        }
         let exit = await waiter.value
         let gone = clock.now
         let goneWall = Date()
