@@ -53,6 +53,36 @@ struct ServiceGroupTests {
         }
     }
 
+    @Test("a stage is cancelled together: a producer slow to end does not hold up its stage-mates, and earlier stages wait for the whole stage")
+    func stagedTeardown() async throws {
+        let journal = Mutex<[String]>([])
+        let slow = SlowProbe("schedules", journal: journal)
+        let group = ServiceGroup(
+            stages: [[Probe("dashboard", journal: journal)], [Probe("queue", journal: journal), slow]], logger: .discarding)
+        let running = Task { try await group.run() }
+        while journal.withLock({ $0.count }) < 3 { try await Task.sleep(for: .milliseconds(10)) }
+        await group.shutdown()
+        try await running.value
+        // The queue ended while the slow one was still ending; the dashboard only after both.
+        #expect(journal.withLock { $0.filter { $0.hasPrefix("end") } } == ["end queue", "end schedules", "end dashboard"])
+    }
+
+    /// A service that takes half a second to end once cancelled (a store call in flight).
+    actor SlowProbe: Service {
+        nonisolated let name: String
+        let journal: Mutex<[String]>
+        init(_ name: String, journal: Mutex<[String]>) {
+            self.name = name
+            self.journal = journal
+        }
+        func run() async {
+            journal.withLock { $0.append("start \(name)") }
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+            await Pause.uncancellable(.milliseconds(500))
+            journal.withLock { $0.append("end \(name)") }
+        }
+    }
+
     @Test("a service that throws stops the others, and the group rethrows its error")
     func failingService() async throws {
         let journal = Mutex<[String]>([])

@@ -29,7 +29,13 @@ public actor QueueService: Service {
     let notifications: NotificationService?
     let hooks: Hooks
     private var machine = QueueStateMachine()
-    private var current: Task<Void, Never>?
+    private var current: Task<Void, Never>? {
+        didSet { runTask.withLock { $0 = current } }
+    }
+    /// The running run's task and whether the service is stopping, for the cancellation
+    /// handler: a stop tears the run down at once, even while the loop waits on the store.
+    private nonisolated let runTask = Mutex<Task<Void, Never>?>(nil)
+    private nonisolated let stopping = Mutex(false)
     private var failures = FailureLog()
 
     /// - Parameter options: how runs run; its `trigger` is replaced by each request's reason.
@@ -54,14 +60,22 @@ public actor QueueService: Service {
     public var state: QueueStateMachine.State { machine.state }
 
     public func run() async {
-        while !Task.isCancelled {
-            await writeUnrecorded()
-            await startNext()
-            await checkCancel()
-            // Cancellation ends the sleep early, which is how the loop ends.
-            try? await Task.sleep(for: tick)
+        await withTaskCancellationHandler {
+            while !Task.isCancelled {
+                await writeUnrecorded()
+                await startNext()
+                await checkCancel()
+                // Cancellation ends the sleep early, which is how the loop ends.
+                try? await Task.sleep(for: tick)
+            }
+        } onCancel: {
+            stopping.withLock { $0 = true }
+            runTask.withLock { $0?.cancel() }
         }
-        if machine.stop() { current?.cancel() }
+        if machine.stop() {
+            logger.info("stopping the run in progress")
+            current?.cancel()
+        }
         await current?.value
         // The store may still refuse the last row: try for a while, then leave it to the
         // next start, which re-queues `running` rows (so the run resumes, never hangs).
@@ -148,6 +162,9 @@ public actor QueueService: Service {
                 log.warning("run \(runID) not marked interrupted (the next run marks it): \(error)")
             }
         }
+        // Stopping (the handler cancelled the run before the loop saw it): the run goes
+        // back to the queue, not down as cancelled by `nestci cancel`.
+        if stopping.withLock({ $0 }) { _ = machine.stop() }
         guard let record = machine.runEnded(ending) else {
             current = nil
             return

@@ -4,9 +4,10 @@ import Foundation
 ///
 /// The services start in the order given, each as its own task, awaited from one task
 /// group. A shutdown (``shutdown()``, SIGTERM through `nestci serve`, or a service that
-/// ends or throws) cancels them in reverse order, each after the one after it has ended,
-/// so the producers of work (schedules, polling) stop before the queue records its run,
-/// and the queue before the notifier and the dashboard publish what it finished.
+/// ends or throws) cancels them in reverse order, stage by stage, each stage once the one
+/// after it has ended: the producers of work (queue, schedules, polling) stop together —
+/// a schedule stuck on a busy store must not keep the running run from being torn down —
+/// and before the notifier and the dashboard publish what the queue finished.
 public actor ServiceGroup {
     public enum State: Sendable {
         case initial
@@ -19,14 +20,30 @@ public actor ServiceGroup {
     }
 
     public nonisolated let services: [any Service]
+    /// Index ranges into ``services``: each stage is cancelled as one.
+    let stages: [Range<Int>]
     let logger: Logger
     /// How long each service gets to end once cancelled before the next one is cancelled.
     let gracePeriod: Duration
     public private(set) var state: State = .initial
     private var ended: Set<Int> = []
 
+    /// One stage per service: torn down one at a time, in reverse order.
     public init(services: [any Service], logger: Logger, gracePeriod: Duration = .seconds(10)) {
-        self.services = services
+        self.init(stages: services.map { [$0] }, logger: logger, gracePeriod: gracePeriod)
+    }
+
+    /// Services in stages (start order); a shutdown cancels the last stage's services
+    /// together, waits for them, then the stage before, and so on.
+    public init(stages: [[any Service]], logger: Logger, gracePeriod: Duration = .seconds(10)) {
+        var ranges: [Range<Int>] = []
+        var start = 0
+        for stage in stages where !stage.isEmpty {
+            ranges.append(start..<(start + stage.count))
+            start += stage.count
+        }
+        self.stages = ranges
+        self.services = stages.flatMap { $0 }
         self.logger = logger
         self.gracePeriod = gracePeriod
     }
@@ -72,16 +89,19 @@ public actor ServiceGroup {
         case .initial:
             state = .shutdown
         case .running(let tasks):
-            for index in tasks.indices.reversed() {
+            for stage in stages.reversed() {
                 let deadline = ContinuousClock.now + gracePeriod
                 state = .shuttingDown(deadline: deadline)
-                tasks[index].cancel()
-                while !ended.contains(index), ContinuousClock.now < deadline {
+                for index in stage {
+                    logger.info("stopping service \(services[index].name)", ["service": services[index].name])
+                    tasks[index].cancel()
+                }
+                while !stage.allSatisfy(ended.contains), ContinuousClock.now < deadline {
                     // Polled rather than awaited: an unstructured task's value cannot be raced
                     // against a deadline without leaving a waiter behind.
                     await Pause.uncancellable(.milliseconds(20))
                 }
-                if !ended.contains(index) {
+                for index in stage where !ended.contains(index) {
                     logger.warning("service \(services[index].name) did not end within \(gracePeriod); stopping the next one anyway")
                 }
             }

@@ -38,7 +38,7 @@ public actor ServiceLoop {
 
     /// The services, in start order. A new concern (bisection, triage, an executor) is one
     /// more line here.
-    func services(store: ArtifactStore) -> [any Service] {
+    func services(store: ArtifactStore) -> [[any Service]] {
         let log = { (name: String) in self.logger.with("service", name) }
         let dashboard = dashboardFolder.map { DashboardService(store: storePath, folder: $0, logger: log("dashboard")) }
         let retention = RetentionService(store: store, policy: config.retention, logger: log("retention"), tick: tick, now: now)
@@ -51,8 +51,9 @@ public actor ServiceLoop {
             matrices: config.watchedMatrices, store: store, logger: log("branch-polling"), interval: config.pollInterval,
             debounce: TimeInterval(config.debounceSeconds), now: now)
         let schedules = ScheduleService(matrices: config.matrices, store: store, logger: log("schedules"), tick: tick, now: now)
-        let services: [(any Service)?] = [dashboard, retention, notifications, queue, polling, schedules]
-        return services.compactMap { $0 }
+        let consumers: [(any Service)?] = [dashboard, retention, notifications]
+        // The producers of work stop together: the running run is torn down at once.
+        return consumers.compactMap { $0 }.map { [$0] } + [[queue, polling, schedules]]
     }
 
     /// Runs until ``stop()``; returns after the current run was torn down and recorded.
@@ -62,7 +63,7 @@ public actor ServiceLoop {
         let store = try ArtifactStore(root: storePath)
         try await recover(store)
         logger.info("serving \(config.matrices.count) matrices from \(config.file); store \(storePath)")
-        let group = ServiceGroup(services: services(store: store), logger: logger)
+        let group = ServiceGroup(stages: services(store: store), logger: logger)
         self.group = group
         // A stop that came while recovering: the group shuts down as soon as it started.
         if state != .running { await group.shutdown() }
