@@ -27,6 +27,13 @@ public struct BuildSpec: Sendable, Hashable, Codable {
     public var workarounds: [FlagWorkaround]
     /// Wall-clock limit for the build, in seconds.
     public var timeoutSeconds: Int
+    /// An ad-hoc variant's flags, appended after the effective `{opt}` flags (nil for the
+    /// matrix's own builds; set by `BuildSpec.applying(_:)` in Hypervisor).
+    public var extraFlags: [String]?
+    /// An ad-hoc variant's directory put first on PATH for the build (a compiler wrapper).
+    public var pathPrefix: String?
+    /// An ad-hoc variant's extra environment for the build command.
+    public var environment: [String: String]?
 
     public init(
         component: String, repository: String, revision: String, command: String,
@@ -56,6 +63,10 @@ public struct BuildSpec: Sendable, Hashable, Codable {
         lines += outputs.sorted { $0.key < $1.key }.map { "output.\($0.key)=\($0.value)" }
         lines += variables.sorted { $0.key < $1.key }.map { "var.\($0.key)=\($0.value)" }
         lines += workarounds.map { "workaround=\($0.canonical)" }
+        // Only an ad-hoc variant adds lines: the matrix's own keys stay as they were.
+        if let extraFlags { lines.append("extraFlags=\(extraFlags.joined(separator: " "))") }
+        if let pathPrefix { lines.append("pathPrefix=\(pathPrefix)") }
+        lines += (environment ?? [:]).sorted { $0.key < $1.key }.map { "env.\($0.key)=\($0.value)" }
         return component + "-" + String(SHA256.hex(of: lines.joined(separator: "\n")).prefix(10))
     }
 }

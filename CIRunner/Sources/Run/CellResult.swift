@@ -37,6 +37,9 @@ public struct CellResult: Sendable, Codable, Equatable {
     /// ``CellConfiguration`` fingerprint of the cell's definition (nil in results recorded
     /// before it existed): tells a regression by configuration from one by commit.
     public var configuration: [String: String]?
+    /// How it failed, comparably across boots (nil for PASS/FLAKY/SKIP, and in results
+    /// recorded before signatures existed): ``FailureSignature``.
+    public var signature: FailureSignature?
 
     public init(
         cell: Cell, outcome: Outcome, rule: String, reason: String, line: Int? = nil, secondsToVerdict: Double? = nil,

@@ -31,7 +31,9 @@ struct CellRunner: Sendable {
         // what its killed builds and boots said is not the hypervisor's outcome.
         try Self.checkNotTornDown()
         for record in evidence.buildRecords { try? await store.recordBuild(record) }
-        let finished = evidence.finish(result)
+        var finished = evidence.finish(result)
+        finished.signature = FailureSignature.of(
+            finished, serialLog: finished.artifacts["serial"].map { "\(folder)/\($0)" }, milestones: cell.verdict.pass.map(\.marker))
         try await store.recordCell(runID: runID, result: finished)
         return finished
     }

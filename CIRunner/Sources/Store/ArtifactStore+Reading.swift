@@ -9,12 +9,16 @@ extension ArtifactStore {
         + Outcome.allCases.map(\.countColumn).joined(separator: ", ") + ", n_findings FROM runs"
 
     /// The most recent runs first (run ids sort by start time), optionally of one matrix.
-    public func runs(limit: Int = 50, matrix: String? = nil) throws -> [RunSummary] {
+    /// Investigation runs (bisect/triage steps, ``InvestigationRun``) only with
+    /// `investigations`: they are not part of a matrix's nightly history.
+    public func runs(limit: Int = 50, matrix: String? = nil, investigations: Bool = false) throws -> [RunSummary] {
+        let filter = investigations ? "1" : InvestigationRun.notInvestigationSQL
         if let matrix {
-            return try database.query("\(Self.summarySelect) WHERE matrix = ? ORDER BY id DESC LIMIT ?", [.text(matrix), SQLValue(limit)])
-                .map(summary)
+            return try database.query(
+                "\(Self.summarySelect) WHERE matrix = ? AND \(filter) ORDER BY id DESC LIMIT ?", [.text(matrix), SQLValue(limit)]
+            ).map(summary)
         }
-        return try database.query("\(Self.summarySelect) ORDER BY id DESC LIMIT ?", [SQLValue(limit)]).map(summary)
+        return try database.query("\(Self.summarySelect) WHERE \(filter) ORDER BY id DESC LIMIT ?", [SQLValue(limit)]).map(summary)
     }
 
     /// One run, or nil when the store has no such id.
@@ -28,7 +32,8 @@ extension ArtifactStore {
         try database.query(
             // Only a finished run: an interrupted or cancelled one is partial, its torn-down
             // cells unrecorded, so it is never "the previous run" of a regression or a fix.
-            "\(Self.summarySelect) WHERE matrix = ? AND id < ? AND status = 'finished' ORDER BY id DESC LIMIT 1",
+            // Nor is an investigation's run (bisect/triage steps at other commits or flags).
+            "\(Self.summarySelect) WHERE matrix = ? AND id < ? AND status = 'finished' AND \(InvestigationRun.notInvestigationSQL) ORDER BY id DESC LIMIT 1",
             [.text(matrix), .text(runID)]
         ).first.map(summary)
     }
@@ -68,7 +73,7 @@ extension ArtifactStore {
                 StoreDamage.report("\(file) is damaged: \(StoreDamage.describe(error)); its findings are computed again from the run's cells")
             }
         }
-        guard let summary = try run(runID) else { return [] }
+        guard let summary = try run(runID), !InvestigationRun.isInvestigation(trigger: summary.trigger) else { return [] }
         let previous = try previousRun(matrix: summary.matrix, before: runID)
         return FindingsAnalyzer(
             runID: runID, cells: try cells(runID: runID), previousRunID: previous?.id,
@@ -82,7 +87,7 @@ extension ArtifactStore {
             """
             SELECT runs.id AS run_id, runs.started AS started, cells.cell_id AS cell_id, cells.result_json AS result_json
             FROM cells JOIN runs ON runs.id = cells.run_id
-            WHERE cells.cell_id = ? AND runs.matrix = ? ORDER BY runs.id DESC LIMIT ?
+            WHERE cells.cell_id = ? AND runs.matrix = ? AND \(InvestigationRun.notInvestigationSQL) ORDER BY runs.id DESC LIMIT ?
             """, [.text(cellID), .text(matrix), SQLValue(limit)]
         ).compactMap {
             let runID = try $0.string("run_id")

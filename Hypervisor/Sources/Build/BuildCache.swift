@@ -36,7 +36,9 @@ public struct BuildCache: Sendable {
     /// will run (placeholders expanded, `{jobs}` aside), the declared outputs, the
     /// toolchain and the effective flags. A workaround that does not change a build's
     /// flags leaves its key alone.
-    public static func key(spec: BuildSpec, commit: String, toolchain: Toolchain, flags: EffectiveFlags) -> String {
+    public static func key(
+        spec: BuildSpec, commit: String, toolchain: Toolchain, flags: EffectiveFlags, variantLines: [String] = []
+    ) -> String {
         var values = spec.variables
         if values["bits"] == nil { values["bits"] = spec.bits.rawValue }
         values["opt"] = flags.opt
@@ -48,6 +50,7 @@ public struct BuildCache: Sendable {
             "toolchain=\(toolchain.fingerprint)", "opt=\(flags.opt)", "bits=\(spec.bits.rawValue)",
         ]
         lines += spec.outputs.sorted { $0.key < $1.key }.map { "output.\($0.key)=\(expanded($0.value))" }
+        lines += variantLines
         let component = Mirror.sanitisedName(spec.component)
         return "\(component)-\(spec.opt.rawValue)-\(spec.bits.rawValue)-\(SHA256.hex(of: lines.joined(separator: "\n")).prefix(20))"
     }

@@ -63,6 +63,12 @@ public struct BuildRecord: Sendable, Hashable, Codable {
     /// The worktree, when it was kept (``BuilderOptions/keepWorktrees``).
     public var worktree: String?
 
+    /// The ad-hoc variant it was built with (extra flags, PATH prefix, environment; nil
+    /// for the matrix's own builds). Its commit is ``commit``.
+    public var variant: BuildVariant?
+    /// SHA-256 of the variant's PATH prefix files when it was built.
+    public var variantPathDigest: String?
+
     /// The folder holding this record, its log and outputs (not stored in the file).
     public var directory: URL?
     /// True when the record came from the cache instead of a build (not stored in the file).
@@ -71,7 +77,7 @@ public struct BuildRecord: Sendable, Hashable, Codable {
     private enum CodingKeys: String, CodingKey {
         case status, specKey, cacheKey, component, repository, revision, commit, opt, bits, command, jobs,
             toolchain, optFlags, workarounds, workaroundsDisabled, outputs, logFile, logTruncated, errorLines,
-            exitCode, failure, runID, startedAt, durationSeconds, worktree
+            exitCode, failure, runID, startedAt, durationSeconds, worktree, variant, variantPathDigest
     }
 
     /// One line for a summary: the status and the first error or failure reason.

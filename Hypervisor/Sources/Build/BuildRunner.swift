@@ -47,7 +47,7 @@ struct BuildRunner: Sendable {
         do {
             result = try await SupervisedProcess.run(
                 .shell(
-                    command, workingDirectory: worktree.path.path,
+                    command, workingDirectory: worktree.path.path, environment: plan.environment,
                     timeout: .seconds(spec.timeoutSeconds), outputLimit: options.logLimit))
         } catch {
             await worktree.remove()
@@ -96,9 +96,13 @@ struct BuildRunner: Sendable {
             failure: failure, runID: options.runID,
             startedAt: startedAt, durationSeconds: result.duration.seconds,
             worktree: options.keepWorktrees ? worktree.path.path : nil)
-        if !options.keepWorktrees { await worktree.remove() }
         var final = record
-        final.directory = try cache.publish(record, staging: staging, replace: options.rebuild)
+        if !spec.variant.isEmpty {
+            final.variant = spec.variant
+            final.variantPathDigest = plan.pathDigest
+        }
+        if !options.keepWorktrees { await worktree.remove() }
+        final.directory = try cache.publish(final, staging: staging, replace: options.rebuild)
         published = true
         return final
     }

@@ -67,9 +67,12 @@ public actor Builder {
     public func plan(_ spec: BuildSpec) async throws -> BuildPlan {
         async let source = resolver.resolve(repository: spec.repository, revision: spec.revision)
         async let toolchain = probe.toolchain(for: spec.compiler)
-        let flags = FlagPolicy.flags(
+        var flags = FlagPolicy.flags(
             for: spec.opt, toolchain: try await toolchain, extra: spec.workarounds, disabled: options.noWorkarounds)
-        return BuildPlan(spec: spec, source: try await source, toolchain: try await toolchain, flags: flags)
+        // An ad-hoc variant's flags come last, so they override the level's (-fno-X after -O3).
+        if let extra = spec.extraFlags, !extra.isEmpty { flags.opt += " " + extra.joined(separator: " ") }
+        let pathDigest = spec.pathPrefix.map { BuildVariant.contentDigest(of: $0) ?? "unreadable" }
+        return BuildPlan(spec: spec, source: try await source, toolchain: try await toolchain, flags: flags, pathDigest: pathDigest)
     }
 
     /// The build of `spec`: from this run if another cell already asked, from the cache if
