@@ -43,8 +43,8 @@ struct MatrixFileDecoder {
         var results: [String: Bool] = [:]
     }
 
-    static let topKeys = ["name", "description", "components", "chains", "axes", "exclude", "include", "workarounds", "defaults"]
-    static let componentKeys = ["kind", "description", "repository", "revision", "build", "boot", "options", "path", "bits"]
+    static let topKeys = ["name", "description", "components", "chains", "axes", "exclude", "include", "workarounds", "defaults", "knownIssues"]
+    static let componentKeys = ["kind", "description", "repository", "revision", "build", "boot", "options", "path", "bits", "commitURL"]
     static let buildKeys = ["command", "outputs", "compiler", "timeout"]
     static let bootKeys = ["kernel", "cmdline", "modules", "handoff", "grub"]
     static let chainKeys = ["description", "levels", "verdict", "timeouts", "memory", "emulator"]
@@ -53,6 +53,7 @@ struct MatrixFileDecoder {
     static let markerKeys = ["name", "regex", "minPerCPU", "cpus"]
     static let timeoutKeys = ["build", "boot"]
     static let workaroundKeys = ["compiler", "minMajor", "maxMajor", "levels", "flags", "reason"]
+    static let knownIssueKeys = ["signature", "component", "expires", "link"]
 
     func decode(_ root: JSONValue) -> MatrixFile? {
         guard let top = ObjectReader(root, path: "", diagnostics: diagnostics) else { return nil }
@@ -124,10 +125,11 @@ struct MatrixFileDecoder {
             }
         }
         checkPlaceholders(components: components, chains: chains, axisNames: axisNames, include: include)
+        let knownIssues = top["knownIssues"].map { decodeKnownIssues($0, path: "knownIssues", componentNames: componentNames.list) } ?? []
 
         return MatrixFile(
             name: name, components: components, chains: chains, axes: axes, exclude: exclude, include: include,
-            workarounds: workarounds, baseDirectory: baseDirectory)
+            workarounds: workarounds, baseDirectory: baseDirectory, knownIssues: knownIssues)
     }
 
     // MARK: Components
@@ -145,7 +147,7 @@ struct MatrixFileDecoder {
         }
         var component = Component(name: name, kind: kind, source: nil, build: nil, boot: nil, options: object.string("options") ?? "", imagePath: nil, imageBits: nil)
         if kind == .image {
-            for key in ["repository", "revision", "build", "boot", "options"] where object[key] != nil {
+            for key in ["repository", "revision", "build", "boot", "options", "commitURL"] where object[key] != nil {
                 diagnostics.report(object.childPath(key), object[key], "an image is attached as it is: \(MessageText.quoted(key)) does not apply (remove it, or make this a hypervisor or guest)")
             }
             component.imagePath = object.string("path", required: true, what: "the disk image file")
@@ -154,6 +156,13 @@ struct MatrixFileDecoder {
                 if component.imageBits == nil { diagnostics.report(object.childPath("bits"), object["bits"], unknownValue(bits, "bitness", Bits.allCases.map(\.rawValue))) }
             }
             return component
+        }
+        if let template = object.string("commitURL") {
+            if let problem = CommitURLTemplate.problem(template) {
+                diagnostics.report(object.childPath("commitURL"), object["commitURL"], problem)
+            } else {
+                component.commitURL = template
+            }
         }
         if object["path"] != nil { diagnostics.report(object.childPath("path"), object["path"], "\"path\" is for images; a \(kind.rawValue) is built from \"repository\"") }
         if object["bits"] != nil { diagnostics.report(object.childPath("bits"), object["bits"], "\"bits\" is for images; a built component's bitness comes from the bits axis or the chain level") }
@@ -281,7 +290,7 @@ struct MatrixFileDecoder {
         return (Marker(name: object.string("name") ?? defaultName, regex: regex), object.int("minPerCPU", range: 1...1_000_000), object.int("cpus", range: 1...256))
     }
 
-    private func checkRegex(_ pattern: String, path: String, value: JSONValue?) -> Bool {
+    func checkRegex(_ pattern: String, path: String, value: JSONValue?) -> Bool {
         // Compiled once per distinct pattern: 100k chains with the same marker are one compile.
         if let known = regexValidity.results[pattern] {
             if !known { diagnostics.report(path, value, "invalid regular expression \(MessageText.quoted(pattern)) (ICU syntax; escape ( ) [ ] . with \\\\)") }

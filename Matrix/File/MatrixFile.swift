@@ -18,11 +18,18 @@ public struct MatrixFile: Sendable, Equatable {
     public var workarounds: [FlagWorkaround]
     /// Folder of the matrix file: relative repository and image paths are resolved here.
     public var baseDirectory: String
+    /// Failures already known (`knownIssues`), expired ones included: filter them with
+    /// ``KnownIssue/active(_:on:)`` at run time.
+    public var knownIssues: [KnownIssue] = []
+
+    /// Component → its `commitURL` template, for those that have one.
+    public var commitURLs: [String: String] { components.compactMapValues(\.commitURL) }
 
     public static func == (lhs: MatrixFile, rhs: MatrixFile) -> Bool {
         lhs.name == rhs.name && lhs.components == rhs.components && lhs.chains == rhs.chains
             && lhs.axes.map(\.name) == rhs.axes.map(\.name) && lhs.axes.map(\.values) == rhs.axes.map(\.values)
             && lhs.exclude == rhs.exclude && lhs.include == rhs.include && lhs.workarounds == rhs.workarounds
+            && lhs.knownIssues == rhs.knownIssues
     }
 
     /// Values of one axis (empty when the axis does not exist).
@@ -57,6 +64,8 @@ public struct Component: Sendable, Equatable {
     /// For images: the disk file, and its bitness if it matters for validity.
     public var imagePath: String?
     public var imageBits: Bits?
+    /// `https://…/commit/{commit}`: where a commit of its repository is shown (``CommitURLTemplate``).
+    public var commitURL: String? = nil
 
     public struct Source: Sendable, Equatable {
         /// URL or local path (relative to the matrix file).

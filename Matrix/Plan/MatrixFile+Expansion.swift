@@ -106,7 +106,7 @@ extension MatrixFile {
                 }
             }
         }
-        return Plan(matrix: name, cells: cells, builds: builds, dropped: dropped)
+        return Plan(matrix: name, cells: cells, builds: builds, dropped: dropped, knownIssues: knownIssues, commitURLs: commitURLs)
     }
 
     /// Which combinations of the cartesian product (in its order: first axis slowest) an

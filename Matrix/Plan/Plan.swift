@@ -6,6 +6,10 @@ public struct Plan: Sendable, Codable {
     public var builds: [PlannedBuild]
     /// Cells of the cartesian product dropped because they cannot exist, with why.
     public var dropped: [DroppedCell]
+    /// The matrix's `knownIssues` (expired ones too; see ``KnownIssue/active(_:on:)``).
+    public var knownIssues: [KnownIssue] = []
+    /// Component → `commitURL` template.
+    public var commitURLs: [String: String] = [:]
 
     public struct PlannedBuild: Sendable, Codable {
         public var key: String

@@ -15,6 +15,7 @@ struct DocumentationTests {
           "defaults": {"timeouts": {"build": 60, "boot": 30}, "memory": 256},
           "components": {
             "hv": {"kind": "hypervisor", "description": "d", "repository": "/r/hv", "revision": "main", "options": "--x",
+                   "commitURL": "https://git.example.org/hv/commit/{commit}",
                    "build": {"command": "make OPT='{opt}' {options}", "outputs": {"k": "hv.bin", "m": "m.bin"}, "compiler": "gcc", "timeout": 100},
                    "boot": {"kernel": "k", "modules": ["m"], "cmdline": "a=1", "handoff": "boot-sector", "grub": "{load}"}},
             "g": {"kind": "guest", "repository": "/r/g", "revision": "main", "build": {"command": "make {v}", "outputs": {"k": "g.bin"}}, "boot": {"kernel": "k"}},
@@ -30,7 +31,8 @@ struct DocumentationTests {
           "axes": {"chain": ["n", "i"], "opt": ["O0"], "bits": ["amd64"], "smp": [1, 2], "backend": ["bochs"]},
           "exclude": [{"chain": "i", "opt": "O0", "smp": 1}],
           "include": [{"chain": "n", "extra": "1"}],
-          "workarounds": [{"compiler": "gcc", "minMajor": 12, "maxMajor": 14, "levels": ["O3"], "flags": ["-Wno-x"], "reason": "r"}]
+          "workarounds": [{"compiler": "gcc", "minMajor": 12, "maxMajor": 14, "levels": ["O3"], "flags": ["-Wno-x"], "reason": "r"}],
+          "knownIssues": [{"signature": "FAIL fail:halt", "component": "hv", "expires": "2099-12-31", "link": "https://bugs.example.org/1"}]
         }
         """
 
@@ -51,7 +53,7 @@ struct DocumentationTests {
         let lists = [
             MatrixFileDecoder.topKeys, MatrixFileDecoder.componentKeys, MatrixFileDecoder.buildKeys, MatrixFileDecoder.bootKeys,
             MatrixFileDecoder.chainKeys, MatrixFileDecoder.levelKeys, MatrixFileDecoder.verdictKeys, MatrixFileDecoder.markerKeys,
-            MatrixFileDecoder.timeoutKeys, MatrixFileDecoder.workaroundKeys,
+            MatrixFileDecoder.timeoutKeys, MatrixFileDecoder.workaroundKeys, MatrixFileDecoder.knownIssueKeys,
         ]
         keys.formUnion(lists.joined())
         #expect(keys.count >= 45, "the reader met every section: \(keys.sorted())")

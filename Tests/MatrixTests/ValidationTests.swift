@@ -18,7 +18,7 @@ struct ValidationTests {
         var text = MatrixFixtures.matrix(axes: Self.goodAxes)
         text.replaceSubrange(text.range(of: #""revision": "main""#)!, with: #""revison": "main""#)
         let issues = MatrixFixtures.issues(text)
-        #expect(issues.contains(#"m.json:4:49: components.hv.revison: unknown key "revison" in a component (did you mean "revision"?) (expected one of: kind, description, repository, revision, build, boot, options, path, bits)"#))
+        #expect(issues.contains(#"m.json:4:49: components.hv.revison: unknown key "revison" in a component (did you mean "revision"?) (expected one of: kind, description, repository, revision, build, boot, options, path, bits, commitURL)"#))
         #expect(issues.contains(#"m.json:4:11: components.hv: missing required key "revision" (branch, tag or commit)"#))
     }
 
