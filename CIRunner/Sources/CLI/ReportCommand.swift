@@ -19,27 +19,37 @@ enum ReportCommand {
         let summary = try await store.run(reference.runID)!
         let findings = try await store.findings(runID: reference.runID)
         let previous = try await store.previousRun(matrix: summary.matrix, before: summary.id)
+        let stored = await store.storedFindingsReport(runID: summary.id)
         if arguments.flag("json") {
-            console.print(try JSONOutput.encode(FindingsReport(runID: summary.id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings)))
+            var report = FindingsReport(runID: summary.id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings)
+            report.warnings = stored?.warnings
+            report.commitURLs = stored?.commitURLs
+            console.print(try JSONOutput.encode(report))
             return .success
         }
-        console.print(render(summary: summary, previous: previous, findings: findings))
+        console.print(render(summary: summary, previous: previous, findings: findings, warnings: stored?.warnings ?? []))
         return .success
     }
 
-    static func render(summary: RunSummary, previous: RunSummary?, findings: [Finding]) -> String {
+    /// New findings first, then those matching a known issue (`[known: LINK]`), then the
+    /// warnings about expired known-issue entries.
+    static func render(summary: RunSummary, previous: RunSummary?, findings: [Finding], warnings: [String] = []) -> String {
         let against = previous.map { "compared with the previous run \($0.id)" } ?? "no earlier run of \(summary.matrix) to compare with"
+        let known = findings.filter { $0.known != nil }
+        let knownText = known.isEmpty ? "" : " (\(findings.count - known.count) new, \(known.count) known)"
         var lines = [
             "run \(summary.id) (matrix \(summary.matrix), \(summary.status.rawValue)): \(summary.countsText)",
-            "\(findings.count) finding\(findings.count == 1 ? "" : "s"); \(against)",
+            "\(findings.count) finding\(findings.count == 1 ? "" : "s")\(knownText); \(against)",
         ]
         if findings.isEmpty {
             lines.append("no cell passes at one -O level and fails at another, and nothing changed since the previous run")
         }
-        for finding in findings {
+        for finding in findings.filter({ $0.known == nil }) + known {
             lines.append("")
             lines.append(finding.text)
         }
+        if !warnings.isEmpty { lines.append("") }
+        lines += warnings.map { "warning: \($0)" }
         return lines.joined(separator: "\n")
     }
 }

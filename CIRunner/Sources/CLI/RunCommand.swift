@@ -74,6 +74,7 @@ enum RunCommand {
             console.print("findings (nestci report \(results.runID) --store \(options.store)):")
             for finding in outcome.findings { console.print(finding.text) }
         }
+        for warning in KnownIssue.active(plan.knownIssues, on: results.finished).warnings { console.print("warning: \(warning)") }
         let folder = RunLayout(store: options.store).run(results.runID)
         console.print("results: \(folder)/\(RunLayout.resultsFile)")
         let dashboard = "\(options.store)/dashboard"

@@ -54,7 +54,7 @@ extension Dashboard {
         body += "<div class=\"meta\">"
         for (key, value) in cell.values.sorted(by: { $0.key < $1.key }) { body += "<span>\(HTML.escape(key)) <b>\(HTML.escape(value))</b></span>" }
         for (name, commit) in cell.commits.sorted(by: { $0.key < $1.key }) {
-            body += "<span>\(HTML.escape(name)) <b class=\"mono\" title=\"\(HTML.escape(commit))\">\(HTML.escape(HTML.short(commit)))</b></span>"
+            body += "<span>\(HTML.escape(name)) <b class=\"mono\">\(HTML.commit(commit, component: name, templates: run.commitURLs))</b></span>"
         }
         if cell.bootSeconds > 0 { body += "<span>booted for <b>\(HTML.duration(cell.bootSeconds))</b></span>" }
         body += "</div>\n"

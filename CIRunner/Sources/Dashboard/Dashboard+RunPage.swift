@@ -23,7 +23,7 @@ extension Dashboard {
         case .finished: body += "<span>\(took ?? "<b>finished</b>")</span>"
         }
         for (name, commit) in run.commits.sorted(by: { $0.key < $1.key }) {
-            body += "<span>\(HTML.escape(name)) <b class=\"mono\" title=\"\(HTML.escape(commit))\">\(HTML.escape(HTML.short(commit)))</b></span>"
+            body += "<span>\(HTML.escape(name)) <b class=\"mono\">\(HTML.commit(commit, component: name, templates: run.commitURLs))</b></span>"
         }
         if run.artifactsPruned { body += "<span class=\"pruned\">artifacts pruned (retention): results only</span>" }
         body += "</div>\n<div class=\"pills\">"
@@ -32,19 +32,13 @@ extension Dashboard {
         body += "</div>\n"
 
         let cellIDs = Set(run.cells.map(\.cellID))
-        if !run.findings.isEmpty {
-            body += "<h2 id=\"findings\">Findings</h2>\n<ul class=\"findings\">\n"
-            for finding in run.findings {
-                let links = finding.cellIDs.filter(cellIDs.contains).map { id in
-                    "<a href=\"\(Self.folderName(id))/index.html\" class=\"mono\">\(HTML.escape(id))</a>"
-                }.joined(separator: " ")
-                body += "<li class=\"k-\(finding.kind.rawValue)\"><span class=\"kind\">\(HTML.escape(finding.kind.rawValue))</span><b>\(HTML.escape(finding.title))</b>"
-                if !links.isEmpty { body += " · \(links)" }
-                if let headline = finding.vmcsHeadline { body += "<br><span class=\"mono\">\(HTML.escape(headline))</span>" }
-                if !finding.detail.isEmpty { body += "<pre>\(HTML.escape(finding.detail))</pre>" }
-                body += "</li>\n"
-            }
-            body += "</ul>\n"
+        // New findings first, known issues apart: the morning's reading is the new ones.
+        let new = run.findings.filter { $0.known == nil }, known = run.findings.filter { $0.known != nil }
+        if !new.isEmpty {
+            body += "<h2 id=\"findings\">Findings</h2>\n" + findingsHTML(new, cellIDs: cellIDs)
+        }
+        if !known.isEmpty {
+            body += "<h2 id=\"known\">Known issues</h2>\n" + findingsHTML(known, cellIDs: cellIDs)
         }
 
         body += "<h2>Matrix</h2>\n" + gridHTML(RunGrid(run.cells), flagged: flagged)
@@ -65,6 +59,23 @@ extension Dashboard {
         for cell in run.cells {
             try writeCell(cell, run: run, history: history[DashboardCellHistory.key(matrix: run.matrix, cellID: cell.cellID)], published: published)
         }
+    }
+
+    private func findingsHTML(_ findings: [DashboardFinding], cellIDs: Set<String>) -> String {
+        var body = "<ul class=\"findings\">\n"
+        for finding in findings {
+            let links = finding.cellIDs.filter(cellIDs.contains).map { id in
+                "<a href=\"\(Self.folderName(id))/index.html\" class=\"mono\">\(HTML.escape(id))</a>"
+            }.joined(separator: " ")
+            body += "<li class=\"k-\(finding.known == nil ? finding.kind.rawValue : "known")\"><span class=\"kind\">\(HTML.escape(finding.kind.rawValue))</span>"
+            if let link = finding.known { body += "<span class=\"known\">known: \(HTML.link(link))</span> " }
+            body += "<b>\(HTML.escape(finding.title))</b>"
+            if !links.isEmpty { body += " · \(links)" }
+            if let headline = finding.vmcsHeadline { body += "<br><span class=\"mono\">\(HTML.escape(headline))</span>" }
+            if !finding.detail.isEmpty { body += "<pre>\(HTML.escape(finding.detail))</pre>" }
+            body += "</li>\n"
+        }
+        return body + "</ul>\n"
     }
 
     private func gridHTML(_ grid: RunGrid, flagged: Set<String>) -> String {

@@ -23,6 +23,8 @@ public struct DashboardRun: Sendable, Codable {
     public var artifactsPruned: Bool
     /// Per cell id: where its evidence is. Cells without an entry show their result only.
     public var evidence: [String: DashboardCellEvidence]
+    /// Component → the matrix's `commitURL` template: its commits are linked there.
+    public var commitURLs: [String: String] = [:]
 
     public init(
         id: String, matrix: String, trigger: String, started: Date, finished: Date? = nil, status: RunStatus? = nil,
@@ -82,12 +84,16 @@ public struct DashboardFinding: Sendable, Codable, Equatable {
     /// The VMCS diff's telling fields in one line (``Finding/vmcsHeadline``), shown under the
     /// title and in the webhook's chat text; nil when there is none.
     public var vmcsHeadline: String?
+    /// The known issue's link when the failure matches one (shown apart from new findings,
+    /// as "known: LINK"); nil for a new finding.
+    public var known: String? = nil
 
-    public init(kind: Kind, title: String, cellIDs: [String], detail: String = "", vmcsHeadline: String? = nil) {
+    public init(kind: Kind, title: String, cellIDs: [String], detail: String = "", vmcsHeadline: String? = nil, known: String? = nil) {
         self.kind = kind
         self.title = title
         self.cellIDs = cellIDs
         self.detail = detail
         self.vmcsHeadline = vmcsHeadline
+        self.known = known
     }
 }

@@ -49,7 +49,8 @@ enum DashboardStyle {
         .findings li { background: var(--card); border: 1px solid var(--line); border-left: 5px solid #d93a3a; padding: 8px 12px; margin: 0 0 8px; border-radius: 3px; }
         .findings li.k-fixed { border-left-color: #2e9e4f; }
         .findings li.k-flaky { border-left-color: #f3cf2f; }
-        .findings li.k-infra, .findings li.k-other { border-left-color: #808897; }
+        .findings li.k-infra, .findings li.k-other, .findings li.k-known { border-left-color: #808897; }
+        .findings .known { font-weight: bold; margin-right: 6px; }
         .findings .kind { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); margin-right: 8px; }
         .findings pre { margin: 6px 0 0; }
         pre { background: #10141c; color: #dfe4ee; padding: 10px 12px; overflow-x: auto; border-radius: 4px; margin: 0; }

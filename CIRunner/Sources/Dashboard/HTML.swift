@@ -83,4 +83,21 @@ enum HTML {
 
     /// The first 7 characters of a commit id.
     static func short(_ commit: String) -> String { String(commit.prefix(7)) }
+
+    /// A commit, short, with the full id as tooltip, linked through the component's
+    /// `commitURL` template when it has one (`name` may be `comp (1 of 2)`).
+    static func commit(_ commit: String, component name: String, templates: [String: String]) -> String {
+        let component = name.range(of: " (").map { String(name[..<$0.lowerBound]) } ?? name
+        let text = "<span title=\"\(escape(commit))\">\(escape(short(commit)))</span>"
+        guard let template = templates[component], let url = CommitURLTemplate.url(template, commit: commit) else { return text }
+        return "<a href=\"\(escape(url))\">\(text)</a>"
+    }
+
+    /// `text` as a link when it is an http(s) URL, else as text: a matrix's link can never
+    /// be a `javascript:` one.
+    static func link(_ text: String) -> String {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host?.isEmpty == false
+        else { return escape(text) }
+        return "<a href=\"\(escape(text))\">\(escape(text))</a>"
+    }
 }

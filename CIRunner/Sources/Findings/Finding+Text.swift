@@ -1,3 +1,5 @@
+import Matrix
+
 /// Findings as a person reads them in `nestci report` and on top of `nestci show`.
 extension Finding {
     /// The kind as a short tag: `-O only`, `regression`, `fix`, `axis`.
@@ -10,9 +12,10 @@ extension Finding {
         }
     }
 
-    /// Title, detail, commits and the VMCS diff, indented under the title.
+    /// Title, detail, commits and the VMCS diff, indented under the title. A known issue's
+    /// tag is `known: LINK` in place of `regression`.
     public var text: String {
-        var lines = ["[\(tag)] \(title)"]
+        var lines = ["[\(known.map { "\(kind == .regression ? "" : "\(tag), ")known: \(MessageText.escaped($0.link, limit: 200))" } ?? tag)] \(title)"]
         lines += detail.split(separator: "\n", omittingEmptySubsequences: false).map { "  \($0)" }
         for change in commits {
             lines.append("  commit \(change.component): \(change.before.map(Self.short) ?? "(none)") → \(change.after.map(Self.short) ?? "(none)")")

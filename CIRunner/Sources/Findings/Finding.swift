@@ -39,6 +39,16 @@ public struct Finding: Sendable, Codable, Equatable {
     public var configurationChanges: [String]? = nil
     /// A few lines: each verdict with its deciding line, and what the VMCS diff shows.
     public var detail: String
+    /// The known issue (matrix `knownIssues`) its failure matches: reported as "known: LINK",
+    /// never bisected or triaged. Nil: a new finding.
+    public var known: Known? = nil
+
+    /// The known-issue entry a finding matched.
+    public struct Known: Sendable, Codable, Equatable {
+        public var link: String
+        /// The entry's signature pattern.
+        public var signature: String
+    }
 
     /// One cell's verdict as the finding cites it.
     public struct Verdict: Sendable, Codable, Equatable {
@@ -95,4 +105,8 @@ public struct FindingsReport: Sendable, Codable, Equatable {
     /// The run regressions and fixes were measured against, if any.
     public var previousRunID: String?
     public var findings: [Finding]
+    /// Known-issue entries ignored because they expired, each naming its file, line and entry.
+    public var warnings: [String]? = nil
+    /// Component → the matrix's `commitURL` template when the run finished (for the dashboard).
+    public var commitURLs: [String: String]? = nil
 }

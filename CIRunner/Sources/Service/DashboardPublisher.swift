@@ -40,12 +40,13 @@ public struct DashboardPublisher: Sendable {
             let cells = try await store.cells(runID: summary.id)
             let findings = try await store.findings(runID: summary.id)
             let isPruned = pruned[summary.id] != nil
-            runs.append(
-                DashboardRun(
-                    id: summary.id, matrix: summary.matrix, trigger: summary.trigger, started: summary.started,
-                    finished: summary.finished, status: summary.status, commits: Self.commits(of: cells), cells: cells,
-                    findings: findings.map(Self.dashboardFinding), artifactsPruned: isPruned,
-                    evidence: isPruned ? [:] : evidence(runID: summary.id, cells: cells, findings: findings)))
+            var run = DashboardRun(
+                id: summary.id, matrix: summary.matrix, trigger: summary.trigger, started: summary.started,
+                finished: summary.finished, status: summary.status, commits: Self.commits(of: cells), cells: cells,
+                findings: findings.map(Self.dashboardFinding), artifactsPruned: isPruned,
+                evidence: isPruned ? [:] : evidence(runID: summary.id, cells: cells, findings: findings))
+            run.commitURLs = await store.storedFindingsReport(runID: summary.id)?.commitURLs ?? [:]
+            runs.append(run)
         }
         return runs
     }
@@ -62,7 +63,8 @@ public struct DashboardPublisher: Sendable {
         // The title line is on the page already; the rest of `text` is detail, commits and diff.
         let detail = finding.text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
             .map { $0.hasPrefix("  ") ? $0.dropFirst(2) : $0 }.joined(separator: "\n")
-        return DashboardFinding(kind: kind, title: finding.title, cellIDs: finding.cellIDs, detail: detail, vmcsHeadline: finding.vmcsHeadline)
+        return DashboardFinding(
+            kind: kind, title: finding.title, cellIDs: finding.cellIDs, detail: detail, vmcsHeadline: finding.vmcsHeadline, known: finding.known?.link)
     }
 
     /// One commit per component, as the run page shows it; a component built at several

@@ -152,8 +152,12 @@ public actor ArtifactStore {
     /// Ends a run: records any cell of `results` not recorded yet, computes the findings
     /// (against the previous run of the same matrix), writes `findings.json` and
     /// `results.json` atomically, and then marks the run finished in one transaction.
+    ///
+    /// `knownIssues` are the matrix's (expired entries are dropped here, with a warning in
+    /// `findings.json`); a finding matching one is marked known. `commitURLs` are kept for the
+    /// dashboard's commit links.
     @discardableResult
-    public func finishRun(id: String, results: RunResults) throws -> [Finding] {
+    public func finishRun(id: String, results: RunResults, knownIssues: [KnownIssue] = [], commitURLs: [String: String] = [:]) throws -> [Finding] {
         guard let summary = try run(id) else {
             throw StoreError(.notFound, "cannot finish run \(id): it is not in \(root) (call beginRun first)")
         }
@@ -166,8 +170,11 @@ public actor ArtifactStore {
             runID: id, cells: results.cells, previousRunID: previous?.id,
             previousCells: try previous.map { try cells(runID: $0.id) } ?? [],
             dumps: vmcsLoader())
-        let findings = analysis.findings()
-        let report = FindingsReport(runID: id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings)
+        let known = KnownIssue.active(knownIssues, on: results.finished)
+        let findings = FindingsAnalyzer.markKnown(analysis.findings(), cells: results.cells, runID: id, issues: known.issues)
+        var report = FindingsReport(runID: id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings)
+        report.warnings = known.warnings.isEmpty ? nil : known.warnings
+        report.commitURLs = commitURLs.isEmpty ? nil : commitURLs
         try AtomicFile.writeJSON(report, to: "\(layout.run(id))/\(RunLayout.findingsFile)")
         try AtomicFile.writeJSON(results, to: "\(layout.run(id))/\(RunLayout.resultsFile)")
         let runFiles = try scanArtifacts(runID: id, cellID: nil)
