@@ -93,5 +93,18 @@ enum StoreSchema {
         ALTER TABLE runs ADD COLUMN pruned REAL;
         ALTER TABLE runs ADD COLUMN pruned_bytes INTEGER NOT NULL DEFAULT 0;
         """,
+        // investigate: bisect records (#12), one row per bisection, the record as JSON
+        // (CIRunner/Sources/Investigate/BisectRecord.swift); `run_id` is the bisected run.
+        """
+        CREATE TABLE bisects(
+            id TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            cell_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            updated REAL NOT NULL,
+            record_json TEXT NOT NULL
+        );
+        CREATE INDEX bisects_by_run ON bisects(run_id, cell_id);
+        """,
     ]
 }
