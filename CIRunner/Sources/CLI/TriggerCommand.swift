@@ -28,13 +28,18 @@ enum TriggerCommand {
 /// `nestci cancel RUN|ID`.
 enum CancelCommand {
     static let spec = CommandSpec(
-        name: "cancel", summary: "cancel a queued or running run (by run id or queue id)",
-        arguments: [.init("RUN", help: "a run id (nestci runs) or a queue id (nestci queue)")],
+        name: "cancel", summary: "cancel a queued or running run (by run id or queue id), or an investigation (job-N)",
+        arguments: [.init("RUN", help: "a run id (nestci runs), a queue id or an investigation job-N (nestci queue)")],
         options: [CommonOptions.store])
 
     static let entry = CommandEntry(spec) { arguments, console in
         let store = try ArtifactStore(root: CommonOptions.storePath(arguments))
-        console.print(try await store.requestCancel(arguments.positionals[0]))
+        let target = arguments.positionals[0]
+        if let message = try await store.requestJobCancel(target) {
+            console.print(message)
+        } else {
+            console.print(try await store.requestCancel(target))
+        }
         return .success
     }
 }
@@ -57,6 +62,18 @@ enum QueueCommand {
             table.add([String(entry.id), entry.state.rawValue + (entry.cancelRequested ? " (cancel asked)" : ""), entry.matrix, entry.runID ?? "-", entry.reason, entry.message ?? ""])
         }
         console.print(table.rendered)
+        let jobs = try await store.jobs()
+        if !jobs.isEmpty {
+            var investigations = TextTable(["job", "state", "kind", "cell", "signature", "note"])
+            for job in jobs {
+                investigations.add([
+                    job.name, job.state.rawValue + (job.cancelRequested ? " (cancel asked)" : ""), job.kind.rawValue, "\(job.runID)/\(job.cellID)",
+                    MessageText.escaped(job.signature, limit: 60), MessageText.escaped(job.message ?? "", limit: 120),
+                ])
+            }
+            console.print("")
+            console.print(investigations.rendered)
+        }
         return .success
     }
 }

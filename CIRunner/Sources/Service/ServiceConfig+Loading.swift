@@ -3,7 +3,9 @@ import Matrix
 
 extension ServiceConfig {
     static let topKeys = ["matrices", "pollMinutes", "pollSeconds", "debounceSeconds", "retention", "dashboard", "webhook", "slots"]
-    static let matrixKeys = ["path", "schedule", "watch"]
+    static let matrixKeys = ["path", "schedule", "watch", "bisect", "triage"]
+    static let bisectKeys = ["auto", "maxSteps", "maxHours"]
+    static let triageKeys = ["auto", "maxBuilds"]
     static let scheduleKeys = ["daily", "timeZone", "everyHours"]
     static let retentionKeys = ["passingDays", "failingDays", "maxBytes"]
     static let webhookKeys = ["url", "timeoutSeconds", "retries"]
@@ -163,8 +165,24 @@ extension ServiceConfig {
             issues.report(object.childPath("path"), object["path"], "matrix file \(shown) does not exist\(siblingHint(resolved)) (paths are relative to the config file's folder)")
             return nil
         }
+        var bisect = Bisect(), triage = Triage()
+        if let settings = object.object("bisect") {
+            settings.rejectUnknownKeys(bisectKeys, what: "bisect settings")
+            bisect.auto = settings.bool("auto") ?? bisect.auto
+            bisect.maxSteps = settings.int("maxSteps", range: 1...1000, unit: " (steps)") ?? bisect.maxSteps
+            bisect.maxHours = settings.int("maxHours", range: 1...168, unit: " (hours)").map(Double.init) ?? bisect.maxHours
+        }
+        if let settings = object.object("triage") {
+            settings.rejectUnknownKeys(triageKeys, what: "triage settings")
+            triage.auto = settings.bool("auto") ?? triage.auto
+            triage.maxBuilds = settings.int("maxBuilds", range: 1...10_000, unit: " (builds)") ?? triage.maxBuilds
+        }
         switch loads.load(resolved) {
-        case .success(let name): return MatrixEntry(path: resolved, name: name, schedule: schedule, watch: watch)
+        case .success(let name):
+            var entry = MatrixEntry(path: resolved, name: name, schedule: schedule, watch: watch)
+            entry.bisect = bisect
+            entry.triage = triage
+            return entry
         // The matrix's own problems, each at its own file and line.
         case .failure(let error): issues.append(contentsOf: error.issues)
         case nil: issues.report(object.childPath("path"), object["path"], "cannot read matrix file \(shown)")

@@ -28,12 +28,43 @@ public struct ServiceConfig: Sendable, Equatable {
         public var schedule: Schedule?
         /// Whether to poll the branches it builds and run when one moves.
         public var watch: Bool
+        /// Automatic bisection of its new regressions (`bisect`).
+        public var bisect = Bisect()
+        /// Automatic -O triage of its new -O-only findings (`triage`).
+        public var triage = Triage()
 
         public init(path: String, name: String, schedule: Schedule?, watch: Bool) {
             self.path = path
             self.name = name
             self.schedule = schedule
             self.watch = watch
+        }
+    }
+
+    /// `"bisect": {"auto": true, "maxSteps": 12, "maxHours": 3}`.
+    public struct Bisect: Sendable, Equatable, Codable {
+        /// Whether a new regression queues a bisect job by itself.
+        public var auto = false
+        /// Most bisection steps (commits tried) one job may take.
+        public var maxSteps = 12
+        /// Most wall hours one job may take, summed over its resumed parts.
+        public var maxHours = 3.0
+        public init(auto: Bool = false, maxSteps: Int = 12, maxHours: Double = 3) {
+            self.auto = auto
+            self.maxSteps = maxSteps
+            self.maxHours = maxHours
+        }
+    }
+
+    /// `"triage": {"auto": true, "maxBuilds": 40}`.
+    public struct Triage: Sendable, Equatable, Codable {
+        /// Whether a new -O-only finding queues a triage job (after any bisection).
+        public var auto = false
+        /// Most builds one triage job may take.
+        public var maxBuilds = 40
+        public init(auto: Bool = false, maxBuilds: Int = 40) {
+            self.auto = auto
+            self.maxBuilds = maxBuilds
         }
     }
 

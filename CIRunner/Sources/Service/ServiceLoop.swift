@@ -20,13 +20,17 @@ public actor ServiceLoop {
     /// Where the dashboard is published (nil: not published).
     let dashboardFolder: String?
     let hooks: QueueService.Hooks
+    /// How investigation jobs are carried out (nil: the real bisect and triage).
+    let runners: InvestigationRunners?
     private(set) var state: State = .initial
     private var group: ServiceGroup?
 
     public init(
         config: ServiceConfig, storePath: String, logger: Logger, tick: Duration = .milliseconds(500),
-        now: @escaping @Sendable () -> Date = Date.init, dashboard: String? = nil, hooks: QueueService.Hooks = QueueService.Hooks()
+        now: @escaping @Sendable () -> Date = Date.init, dashboard: String? = nil, hooks: QueueService.Hooks = QueueService.Hooks(),
+        runners: InvestigationRunners? = nil
     ) {
+        self.runners = runners
         self.config = config
         self.storePath = storePath
         self.logger = logger
@@ -51,9 +55,13 @@ public actor ServiceLoop {
             matrices: config.watchedMatrices, store: store, logger: log("branch-polling"), interval: config.pollInterval,
             debounce: TimeInterval(config.debounceSeconds), now: now)
         let schedules = ScheduleService(matrices: config.matrices, store: store, logger: log("schedules"), tick: tick, now: now)
+        let runners = self.runners ?? .standard(store: store, options: options)
+        let investigations = InvestigationService(
+            store: store, matrices: config.matrices, logger: log("investigations"), tick: tick, dashboard: dashboard, now: now,
+            runBisect: runners.bisect, runTriage: runners.triage)
         let consumers: [(any Service)?] = [dashboard, retention, notifications]
         // The producers of work stop together: the running run is torn down at once.
-        return consumers.compactMap { $0 }.map { [$0] } + [[queue, polling, schedules]]
+        return consumers.compactMap { $0 }.map { [$0] } + [[queue, polling, schedules, investigations]]
     }
 
     /// Runs until ``stop()``; returns after the current run was torn down and recorded.

@@ -106,5 +106,20 @@ enum StoreSchema {
         );
         CREATE INDEX bisects_by_run ON bisects(run_id, cell_id);
         """,
+        // service: investigation jobs (#12/#13), the service's automatic bisects and
+        // triages (CIRunner/Sources/Service/InvestigationJob.swift); `dedupe_key` makes "the
+        // same signature and commit range" one job.
+        """
+        CREATE TABLE investigation_jobs(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'cancelled', 'failed')),
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            seconds REAL NOT NULL DEFAULT 0,
+            job_json TEXT NOT NULL
+        );
+        CREATE INDEX investigation_jobs_by_state ON investigation_jobs(state, kind, id);
+        """,
     ]
 }
