@@ -23,7 +23,8 @@ enum ReportCommand {
             console.print(try JSONOutput.encode(FindingsReport(runID: summary.id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings)))
             return .success
         }
-        console.print(render(summary: summary, previous: previous, findings: findings))
+        let bisects = try await store.bisects(runID: summary.id)
+        console.print(([render(summary: summary, previous: previous, findings: findings)] + BisectCommand.reportSection(bisects)).joined(separator: "\n"))
         return .success
     }
 
