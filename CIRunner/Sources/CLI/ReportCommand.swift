@@ -27,7 +27,9 @@ enum ReportCommand {
             console.print(try JSONOutput.encode(report))
             return .success
         }
-        console.print(render(summary: summary, previous: previous, findings: findings, warnings: stored?.warnings ?? []))
+        let bisects = try await store.bisects(runID: summary.id)
+        let text = render(summary: summary, previous: previous, findings: findings, warnings: stored?.warnings ?? [])
+        console.print(([text] + BisectCommand.reportSection(bisects)).joined(separator: "\n"))
         return .success
     }
 

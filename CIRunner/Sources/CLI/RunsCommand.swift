@@ -10,12 +10,13 @@ enum RunsCommand {
             .init("matrix", value: "NAME", help: "only runs of this matrix"),
             .init("limit", value: "N", help: "at most N runs (default 20)"),
             .init("json", help: "print the runs as JSON for machines"),
+            .init("all", help: "also list investigation runs (bisect/triage steps)"),
         ])
 
     static let entry = CommandEntry(spec) { arguments, console in
         let limit = try arguments.int("limit", in: 1...1_000_000, command: spec) ?? 20
         let store = try ArtifactStore.openExisting(root: CommonOptions.storePath(arguments))
-        let runs = try await store.runs(limit: limit, matrix: arguments.value("matrix"))
+        let runs = try await store.runs(limit: limit, matrix: arguments.value("matrix"), investigations: arguments.flag("all"))
         if arguments.flag("json") {
             console.print(try StoreText.json(runs))
             return .success
