@@ -93,5 +93,18 @@ enum StoreSchema {
         ALTER TABLE runs ADD COLUMN pruned REAL;
         ALTER TABLE runs ADD COLUMN pruned_bytes INTEGER NOT NULL DEFAULT 0;
         """,
+        // triage: -O triage records (#13), one row per triage, the record as JSON
+        // (CIRunner/Sources/Triage/TriageRecord.swift); `run_id` is the triaged run.
+        """
+        CREATE TABLE triages(
+            id TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            cell_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            updated REAL NOT NULL,
+            record_json TEXT NOT NULL
+        );
+        CREATE INDEX triages_by_run ON triages(run_id, cell_id);
+        """,
     ]
 }
