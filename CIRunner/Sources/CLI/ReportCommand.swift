@@ -20,10 +20,12 @@ enum ReportCommand {
         let findings = try await store.findings(runID: reference.runID)
         let previous = try await store.previousRun(matrix: summary.matrix, before: summary.id)
         if arguments.flag("json") {
-            console.print(try JSONOutput.encode(FindingsReport(runID: summary.id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings)))
+            let triages = try await store.triages(runID: summary.id)
+            console.print(try JSONOutput.encode(FindingsReport(runID: summary.id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings, triages: triages.isEmpty ? nil : triages)))
             return .success
         }
         console.print(render(summary: summary, previous: previous, findings: findings))
+        for triage in try await store.triages(runID: summary.id) { console.print(([""] + triage.lines).joined(separator: "\n")) }
         return .success
     }
 

@@ -41,6 +41,7 @@ extension Dashboard {
                 body += "<li class=\"k-\(finding.kind.rawValue)\"><span class=\"kind\">\(HTML.escape(finding.kind.rawValue))</span><b>\(HTML.escape(finding.title))</b>"
                 if !links.isEmpty { body += " · \(links)" }
                 if let headline = finding.vmcsHeadline { body += "<br><span class=\"mono\">\(HTML.escape(headline))</span>" }
+                if let triage = finding.triage { body += "<div class=\"triage\">" + triage.map(HTML.escape).joined(separator: "<br>") + "</div>" }
                 if !finding.detail.isEmpty { body += "<pre>\(HTML.escape(finding.detail))</pre>" }
                 body += "</li>\n"
             }

@@ -82,6 +82,8 @@ public struct DashboardFinding: Sendable, Codable, Equatable {
     /// The VMCS diff's telling fields in one line (``Finding/vmcsHeadline``), shown under the
     /// title and in the webhook's chat text; nil when there is none.
     public var vmcsHeadline: String?
+    /// The -O triage of the finding's cell, a line each (flags, units, cost); nil when none ran.
+    public var triage: [String]? = nil
 
     public init(kind: Kind, title: String, cellIDs: [String], detail: String = "", vmcsHeadline: String? = nil) {
         self.kind = kind

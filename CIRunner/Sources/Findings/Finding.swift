@@ -95,4 +95,6 @@ public struct FindingsReport: Sendable, Codable, Equatable {
     /// The run regressions and fixes were measured against, if any.
     public var previousRunID: String?
     public var findings: [Finding]
+    /// The -O triages of the run's cells (`nestci report --json`; not in findings.json).
+    public var triages: [TriageRecord]? = nil
 }

@@ -44,7 +44,7 @@ public struct DashboardPublisher: Sendable {
                 DashboardRun(
                     id: summary.id, matrix: summary.matrix, trigger: summary.trigger, started: summary.started,
                     finished: summary.finished, status: summary.status, commits: Self.commits(of: cells), cells: cells,
-                    findings: findings.map(Self.dashboardFinding), artifactsPruned: isPruned,
+                    findings: Self.withTriages(findings.map(Self.dashboardFinding), try await store.triages(runID: summary.id)), artifactsPruned: isPruned,
                     evidence: isPruned ? [:] : evidence(runID: summary.id, cells: cells, findings: findings)))
         }
         return runs

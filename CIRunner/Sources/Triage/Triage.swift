@@ -141,8 +141,14 @@ public enum Triage {
                 components: Dictionary(uniqueKeysWithValues: levels.map { ($0, cell.levels[$0].component) }),
                 steps: [], flagTests: 0, unitTests: 0, builds: 0, cachedBuilds: 0, boots: 0, reusedBoots: 0, seconds: 0, notes: [],
                 started: previous?.started ?? Date(), finished: nil)
-            // A resumed triage replays its steps from the recorded boots (never booted again); only its time adds up.
-            record.seconds = previous?.seconds ?? 0
+            // A resumed triage replays its steps from the recorded boots (never booted again,
+            // never counted again): its cost and time so far carry over.
+            if let previous {
+                record.seconds = previous.seconds
+                record.builds = previous.builds
+                record.cachedBuilds = previous.cachedBuilds
+                record.boots = previous.boots
+            }
             return Setup(cell: cell, levels: levels, pinned: pinned, record: record, matrixPath: matrixPath)
         }
     }

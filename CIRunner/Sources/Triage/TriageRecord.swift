@@ -128,10 +128,9 @@ public struct TriageRecord: Sendable, Codable, Equatable {
         return "fails when \(names) \(units.count == 1 ? "is" : "are") built at -\(high.rawValue) (everything else at -\(low.rawValue)); passes otherwise"
     }
 
-    /// The cost line: `11 steps, 9 builds (3 cached), 11 boots, 2.1 min`.
+    /// The cost line: `11 steps, 9 builds (3 cached), 11 boots, 2.1 min` (over every session).
     public var costSentence: String {
-        let reused = reusedBoots > 0 ? " (+\(reusedBoots) recorded)" : ""
-        return "\(steps.count) steps, \(builds + cachedBuilds) builds (\(cachedBuilds) cached), \(boots) boots\(reused), \(String(format: "%.1f", seconds / 60)) min"
+        "\(steps.count) steps, \(builds + cachedBuilds) builds (\(cachedBuilds) cached), \(boots) boots, \(String(format: "%.1f", seconds / 60)) min"
     }
 
     /// Every line a report prints.
