@@ -24,12 +24,15 @@ enum ReportCommand {
             var report = FindingsReport(runID: summary.id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings)
             report.warnings = stored?.warnings
             report.commitURLs = stored?.commitURLs
+            let triages = try await store.triages(runID: summary.id)
+            report.triages = triages.isEmpty ? nil : triages
             console.print(try JSONOutput.encode(report))
             return .success
         }
         let bisects = try await store.bisects(runID: summary.id)
         let text = render(summary: summary, previous: previous, findings: findings, warnings: stored?.warnings ?? [])
         console.print(([text] + BisectCommand.reportSection(bisects)).joined(separator: "\n"))
+        for triage in try await store.triages(runID: summary.id) { console.print(([""] + triage.lines).joined(separator: "\n")) }
         return .success
     }
 

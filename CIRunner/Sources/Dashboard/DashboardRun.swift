@@ -87,6 +87,8 @@ public struct DashboardFinding: Sendable, Codable, Equatable {
     /// The known issue's link when the failure matches one (shown apart from new findings,
     /// as "known: LINK"); nil for a new finding.
     public var known: String? = nil
+    /// The -O triage of the finding's cell, a line each (flags, units, cost); nil when none ran.
+    public var triage: [String]? = nil
 
     public init(kind: Kind, title: String, cellIDs: [String], detail: String = "", vmcsHeadline: String? = nil, known: String? = nil) {
         self.kind = kind

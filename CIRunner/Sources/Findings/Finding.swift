@@ -109,4 +109,6 @@ public struct FindingsReport: Sendable, Codable, Equatable {
     public var warnings: [String]? = nil
     /// Component → the matrix's `commitURL` template when the run finished (for the dashboard).
     public var commitURLs: [String: String]? = nil
+    /// The -O triages of the run's cells (`nestci report --json`; not in findings.json).
+    public var triages: [TriageRecord]? = nil
 }

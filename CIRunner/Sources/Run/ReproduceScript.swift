@@ -181,9 +181,35 @@ public struct ReproduceScript: Sendable {
             "    [ -d \"$\(src)/.git\" ] || git clone -q -- \(q(record.repository)) \"$\(src)\"",
             "    git -C \"$\(src)\" checkout -q --detach \(q(record.commit))",
             "    echo \"level \(index): building\" \(q(record.component)) at \(q(String(record.commit.prefix(12)))) \"in $\(src)\"",
-            "    (cd \"$\(src)\" && /bin/sh -c \(q(record.command)))",
+        ] + variantBuildLines(index, record, src) + [
             "fi",
         ]
+        return lines
+    }
+
+    /// The build command, run as the ad-hoc variant ran it: its environment, and its PATH
+    /// prefix (an -O triage compiler wrapper) recreated in `$work/wrap<N>` from the files
+    /// the build used, first on PATH.
+    private func variantBuildLines(_ index: Int, _ record: BuildRecord, _ src: String) -> [String] {
+        let build = "(cd \"$\(src)\" && /bin/sh -c \(q(record.command)))"
+        guard let variant = record.variant, variant.pathPrefix != nil || !variant.environment.isEmpty else { return ["    " + build] }
+        var lines: [String] = []
+        var assignments = variant.environment.sorted { $0.key < $1.key }.filter { ShellQuote.isSafeBare($0.key) && $0.key != "PATH" }.map { "\($0.key)=\(q($0.value))" }
+        if let prefix = variant.pathPrefix {
+            let wrap = "$work/wrap\(index)"
+            lines.append("    # the build ran with \(c(prefix)) first on PATH (nestci's -O triage compiler wrapper); recreated here")
+            lines.append("    rm -rf -- \"\(wrap)\" \"\(wrap).log\" && mkdir -p -- \"\(wrap)\"")
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: prefix)) ?? []).sorted()
+            for name in names where ShellQuote.isSafeBare(name) && !name.contains("/") {
+                let path = (prefix as NSString).appendingPathComponent(name)
+                guard let data = FileManager.default.contents(atPath: path) else { continue }
+                lines.append("    printf '%s' \(q(String(decoding: data, as: UTF8.self))) > \"\(wrap)/\(name)\"")
+                if FileManager.default.isExecutableFile(atPath: path) { lines.append("    chmod +x \"\(wrap)/\(name)\"") }
+            }
+            if names.isEmpty { lines.append("    echo \"reproduce.sh: the wrapper folder \"\(q(prefix))\" was gone when this script was written\" >&2") }
+            assignments.append("PATH=\"\(wrap):$PATH\"")
+        }
+        lines.append("    (cd \"$\(src)\" && env \(assignments.joined(separator: " ")) /bin/sh -c \(q(record.command)))")
         return lines
     }
 

@@ -43,7 +43,7 @@ public struct DashboardPublisher: Sendable {
             var run = DashboardRun(
                 id: summary.id, matrix: summary.matrix, trigger: summary.trigger, started: summary.started,
                 finished: summary.finished, status: summary.status, commits: Self.commits(of: cells), cells: cells,
-                findings: findings.map(Self.dashboardFinding), artifactsPruned: isPruned,
+                findings: Self.withTriages(findings.map(Self.dashboardFinding), try await store.triages(runID: summary.id)), artifactsPruned: isPruned,
                 evidence: isPruned ? [:] : evidence(runID: summary.id, cells: cells, findings: findings))
             run.commitURLs = await store.storedFindingsReport(runID: summary.id)?.commitURLs ?? [:]
             runs.append(run)

@@ -106,6 +106,19 @@ enum StoreSchema {
         );
         CREATE INDEX bisects_by_run ON bisects(run_id, cell_id);
         """,
+        // triage: -O triage records (#13), one row per triage, the record as JSON
+        // (CIRunner/Sources/Triage/TriageRecord.swift); `run_id` is the triaged run.
+        """
+        CREATE TABLE triages(
+            id TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            cell_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            updated REAL NOT NULL,
+            record_json TEXT NOT NULL
+        );
+        CREATE INDEX triages_by_run ON triages(run_id, cell_id);
+        """,
         // service: investigation jobs (#12/#13), the service's automatic bisects and
         // triages (CIRunner/Sources/Service/InvestigationJob.swift); `dedupe_key` makes "the
         // same signature and commit range" one job.
