@@ -12,14 +12,24 @@ public struct InvestigationRunners: Sendable {
         self.triage = triage
     }
 
-    /// The real entry points, on the service's store and run options.
-    public static func standard(store: ArtifactStore, options: RunOptions) -> InvestigationRunners {
+    /// The real entry points (``Bisector``, ``Triage``), on the service's store and run
+    /// options, within the job's `maxSteps`/`maxHours`/`maxBuilds`. Progress goes to `logger`.
+    public static func standard(store: ArtifactStore, options: RunOptions, logger: Logger = .discarding) -> InvestigationRunners {
         InvestigationRunners(
             bisect: { job, spent in
-                try await withinHours(job.limits.maxHours, spent: spent) { try await bisect(job, store: store, options: options) }
+                try await withinHours(job.limits.maxHours, spent: spent) {
+                    let request = BisectRequest(
+                        runID: job.runID, cellID: job.cellID, maxSteps: job.limits.maxSteps ?? 12, matrixPath: job.matrixPath)
+                    let record = try await Bisector.run(request, store: store, options: options) { logger.with("job.id", job.name).info($0) }
+                    // A cancelled bisect returns its record: to the queue it is a stop, resumed later.
+                    if record.status == .cancelled { throw CancellationError() }
+                    return record.resultLine
+                }
             },
-            triage: { _, _ in
-                throw RunError(.setup, "-O triage is not part of this build yet (the service queues the job; `nestci triage` runs it by hand)")
+            triage: { job, _ in
+                let request = TriageRequest(runID: job.runID, cellID: job.cellID, matrixPath: job.matrixPath, maxBuilds: job.limits.maxBuilds ?? 40)
+                let record = try await Triage.run(request, store: store, options: options) { logger.with("job.id", job.name).info($0) }
+                return "flags: \(record.flagsSentence); units: \(record.unitsSentence); \(record.costSentence)"
             })
     }
 
@@ -45,9 +55,5 @@ public struct InvestigationRunners: Sendable {
             }
             return message
         }
-    }
-
-    static func bisect(_ job: InvestigationJob, store: ArtifactStore, options: RunOptions) async throws -> String {
-        throw RunError(.setup, "bisection is not part of this build yet")
     }
 }

@@ -55,7 +55,7 @@ public actor ServiceLoop {
             matrices: config.watchedMatrices, store: store, logger: log("branch-polling"), interval: config.pollInterval,
             debounce: TimeInterval(config.debounceSeconds), now: now)
         let schedules = ScheduleService(matrices: config.matrices, store: store, logger: log("schedules"), tick: tick, now: now)
-        let runners = self.runners ?? .standard(store: store, options: options)
+        let runners = self.runners ?? .standard(store: store, options: options, logger: log("investigations"))
         let investigations = InvestigationService(
             store: store, matrices: config.matrices, logger: log("investigations"), tick: tick, dashboard: dashboard, now: now,
             runBisect: runners.bisect, runTriage: runners.triage)
