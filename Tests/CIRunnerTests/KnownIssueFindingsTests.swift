@@ -83,3 +83,62 @@ struct KnownIssueFindingsTests {
         #expect(HTML.commit("abc", component: "lhv", templates: ["hv": "https://g.org/c/{commit}"]) == "<span title=\"abc\">abc</span>")
     }
 }
+
+/// Issue 12 "Result": the bisect on the finding and its steps table on the cell page, escaped.
+@Suite("Bisect on the dashboard and in the webhook")
+struct BisectPresentationTests {
+    static func record(cellID: String, runID: String) -> BisectRecord {
+        let signature = FailureSignature(outcome: .fail, rule: "fail:halt", line: "CPU(#): <HALT> \"now\"")
+        func step(_ commit: String, _ purpose: BisectStep.Purpose, _ verdict: String, _ outcomes: [Outcome]) -> BisectStep {
+            BisectStep(
+                commit: commit, purpose: purpose, verdict: verdict, outcomes: outcomes, signature: outcomes.contains(.fail) ? signature : nil,
+                runID: "20261202-0300-inv1", cellIDs: outcomes.indices.map { "\(cellID)~\($0)" }, note: nil)
+        }
+        return BisectRecord(
+            id: "b1", runID: runID, cellID: cellID, matrix: "m", level: 0, component: "hv", good: "aaaa1111", bad: "bbbb2222", signature: signature,
+            bootsPerStep: 1, bootsReason: "never flaky in the last 14 runs", investigationRunID: "20261202-0300-inv1", status: .finished,
+            steps: [step("cccc3333", .bisect, "good", [.pass]), step("dddd4444", .bisect, "bad", [.fail]), step("dddd4444", .confirm, "bad", [.fail, .fail])],
+            culprit: BisectCommit(commit: "dddd4444", subject: "vmcs: <b>fix</b> \"link\"", author: "A & B", date: "2026-11-30", parents: ["cccc3333"]),
+            builds: 3, cachedBuilds: 1, boots: 4, minutes: 2, confidence: 0.99, notes: [], started: Date(), finished: Date())
+    }
+
+    @Test("the finding shows the culprit linked through commitURL and the cost; the cell page has the steps table linking each boot")
+    func dashboard() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-bisect-dash-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let cell = try DashboardFixture.cells()[0]
+        let result = CellResult(cell: cell, outcome: .fail, rule: "fail:halt", reason: "HALT", commits: ["hv": "bbbb2222"])
+        let record = Self.record(cellID: cell.id, runID: "20261202-0200-bbbb")
+        var finding = DashboardFinding(kind: .regression, title: "regressed", cellIDs: [cell.id])
+        finding.bisect = record
+        var run = DashboardRun(id: "20261202-0200-bbbb", matrix: "m", trigger: "t", started: Date(), finished: Date(), cells: [result], findings: [finding])
+        run.commitURLs = ["hv": "https://git.example.org/hv/commit/{commit}"]
+        let stepRun = DashboardRun(
+            id: "20261202-0300-inv1", matrix: "m", trigger: "bisect:b1", started: Date(), finished: Date(),
+            cells: [CellResult(cell: cell, outcome: .pass, rule: "pass", reason: "PASS")])
+        try Dashboard(folder: base.path).write(runs: [run], investigations: [stepRun])
+        let runPage = try String(contentsOf: base.appendingPathComponent("runs/20261202-0200-bbbb/index.html"), encoding: .utf8)
+        #expect(runPage.contains("first bad commit hv <b class=\"mono\"><a href=\"https://git.example.org/hv/commit/dddd4444\">"))
+        #expect(runPage.contains("“vmcs: &lt;b&gt;fix&lt;/b&gt; &quot;link&quot;” (A &amp; B, 2026-11-30)"))
+        #expect(runPage.contains("confidence <b>0.99</b> · 2 steps, 4 builds (1 cached), 4 boots"))
+        let folder = Dashboard.folderName(cell.id)
+        let cellPage = try String(contentsOf: base.appendingPathComponent("runs/20261202-0200-bbbb/\(folder)/index.html"), encoding: .utf8)
+        #expect(cellPage.contains("<h2 id=\"bisect\">Bisect of hv aaaa111..bbbb222</h2>"))
+        let table = try #require(cellPage.components(separatedBy: "<table class=\"steps\">").last?.components(separatedBy: "</table>").first)
+        #expect(table.components(separatedBy: "<tr").count - 1 == 4, "a header and three steps")
+        #expect(cellPage.contains("CPU(#): &lt;HALT&gt; &quot;now&quot;"))
+        #expect(cellPage.contains("<a href=\"../../20261202-0300-inv1/\(Dashboard.folderName("\(cell.id)~0"))/index.html\">1</a>"))
+        #expect(cellPage.contains("<tr class=\"culprit\">"))
+        // The steps' run has its pages, and is not on the index.
+        #expect(FileManager.default.fileExists(atPath: base.appendingPathComponent("runs/20261202-0300-inv1/index.html").path))
+        let index = try String(contentsOf: base.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(!index.contains("20261202-0300-inv1"))
+
+        // The webhook: bisect.finished carries the record and the culprit line.
+        let note = RunNotification(bisect: record, run: run)
+        #expect(note.event == "bisect.finished" && note.bisect == record && note.findings.count == 1)
+        #expect(note.text.contains("first bad commit: hv dddd4444 \"vmcs: <b>fix</b> \\\"link\\\"\"") || note.text.contains("first bad commit: hv dddd4444"))
+        let json = String(decoding: try JSONEncoder().encode(note), as: UTF8.self)
+        #expect(json.contains("\"culprit\""))
+    }
+}

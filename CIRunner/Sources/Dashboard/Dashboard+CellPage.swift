@@ -58,6 +58,9 @@ extension Dashboard {
         }
         if cell.bootSeconds > 0 { body += "<span>booted for <b>\(HTML.duration(cell.bootSeconds))</b></span>" }
         body += "</div>\n"
+        if let record = run.findings.compactMap(\.bisect).last(where: { $0.cellID == cell.cellID }) {
+            body += Self.bisectStepsHTML(record, templates: run.commitURLs, root: "../../")
+        }
 
         body += "<h2>Evidence</h2>\n"
         if run.artifactsPruned {

@@ -35,10 +35,10 @@ extension Dashboard {
         // New findings first, known issues apart: the morning's reading is the new ones.
         let new = run.findings.filter { $0.known == nil }, known = run.findings.filter { $0.known != nil }
         if !new.isEmpty {
-            body += "<h2 id=\"findings\">Findings</h2>\n" + findingsHTML(new, cellIDs: cellIDs)
+            body += "<h2 id=\"findings\">Findings</h2>\n" + findingsHTML(new, cellIDs: cellIDs, templates: run.commitURLs)
         }
         if !known.isEmpty {
-            body += "<h2 id=\"known\">Known issues</h2>\n" + findingsHTML(known, cellIDs: cellIDs)
+            body += "<h2 id=\"known\">Known issues</h2>\n" + findingsHTML(known, cellIDs: cellIDs, templates: run.commitURLs)
         }
 
         body += "<h2>Matrix</h2>\n" + gridHTML(RunGrid(run.cells), flagged: flagged)
@@ -61,7 +61,7 @@ extension Dashboard {
         }
     }
 
-    private func findingsHTML(_ findings: [DashboardFinding], cellIDs: Set<String>) -> String {
+    private func findingsHTML(_ findings: [DashboardFinding], cellIDs: Set<String>, templates: [String: String]) -> String {
         var body = "<ul class=\"findings\">\n"
         for finding in findings {
             let links = finding.cellIDs.filter(cellIDs.contains).map { id in
@@ -72,6 +72,11 @@ extension Dashboard {
             body += "<b>\(HTML.escape(finding.title))</b>"
             if !links.isEmpty { body += " · \(links)" }
             if let headline = finding.vmcsHeadline { body += "<br><span class=\"mono\">\(HTML.escape(headline))</span>" }
+            if let record = finding.bisect {
+                let page = cellIDs.contains(record.cellID) ? "\(Self.folderName(record.cellID))/index.html" : nil
+                body += Self.bisectSummaryHTML(record, templates: templates, cellPage: page)
+            }
+            if let triage = finding.triage { body += "<div class=\"triage\">" + triage.map(HTML.escape).joined(separator: "<br>") + "</div>" }
             if !finding.detail.isEmpty { body += "<pre>\(HTML.escape(finding.detail))</pre>" }
             body += "</li>\n"
         }

@@ -32,10 +32,14 @@ public struct Dashboard: Sendable {
     /// Writes every page for `runs` (any order; shown newest first). `history` gives each
     /// cell's outcomes across runs of its matrix, keyed by ``DashboardCellHistory/key(matrix:cellID:)``;
     /// by default it is derived from `runs`.
-    public func write(runs: [DashboardRun], history: [String: DashboardCellHistory]? = nil) throws {
+    ///
+    /// `investigations` are runs holding bisect or triage steps: their pages are written (the
+    /// steps table links them) but they are in no index, grid or history.
+    public func write(runs: [DashboardRun], history: [String: DashboardCellHistory]? = nil, investigations: [DashboardRun] = []) throws {
         let runs = runs.sorted { $0.started > $1.started }
         let history = history ?? DashboardCellHistory.derived(from: runs)
-        let published = Set(runs.map { Self.folderName($0.id) })
+        let published = Set((runs + investigations).map { Self.folderName($0.id) })
+        for run in investigations { try writeRun(run, history: [:], published: published) }
         try write(DashboardStyle.css, to: "style.css")
         for run in runs {
             try writeRun(run, history: history, published: published)

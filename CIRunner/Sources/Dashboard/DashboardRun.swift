@@ -89,6 +89,8 @@ public struct DashboardFinding: Sendable, Codable, Equatable {
     public var known: String? = nil
     /// The -O triage of the finding's cell, a line each (flags, units, cost); nil when none ran.
     public var triage: [String]? = nil
+    /// The bisect of a regression's cell (culprit, confidence, cost, steps); nil when none ran.
+    public var bisect: BisectRecord? = nil
 
     public init(kind: Kind, title: String, cellIDs: [String], detail: String = "", vmcsHeadline: String? = nil, known: String? = nil) {
         self.kind = kind

@@ -51,6 +51,8 @@ enum DashboardStyle {
         .findings li.k-flaky { border-left-color: #f3cf2f; }
         .findings li.k-infra, .findings li.k-other, .findings li.k-known { border-left-color: #808897; }
         .findings .known { font-weight: bold; margin-right: 6px; }
+        .findings .bisect { margin-top: 4px; }
+        table.steps tr.culprit td { background: #fde8e8; }
         .findings .triage { font-size: 0.85em; margin-top: 4px; color: #4a5568; }
         .findings .kind { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); margin-right: 8px; }
         .findings pre { margin: 6px 0 0; }

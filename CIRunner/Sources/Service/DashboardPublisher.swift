@@ -29,7 +29,7 @@ public struct DashboardPublisher: Sendable {
     /// history covers the published runs.
     public func publish(limit: Int = 100) async throws {
         let runs = try await dashboardRuns(limit: limit)
-        try Dashboard(folder: folder, title: title, logger: logger).write(runs: runs)
+        try Dashboard(folder: folder, title: title, logger: logger).write(runs: runs, investigations: try await investigationRuns(of: runs))
     }
 
     /// The dashboard's model of the `limit` most recent runs, newest first.
@@ -40,10 +40,12 @@ public struct DashboardPublisher: Sendable {
             let cells = try await store.cells(runID: summary.id)
             let findings = try await store.findings(runID: summary.id)
             let isPruned = pruned[summary.id] != nil
+            let bisects = try await store.bisects(runID: summary.id)
             var run = DashboardRun(
                 id: summary.id, matrix: summary.matrix, trigger: summary.trigger, started: summary.started,
                 finished: summary.finished, status: summary.status, commits: Self.commits(of: cells), cells: cells,
-                findings: Self.withTriages(findings.map(Self.dashboardFinding), try await store.triages(runID: summary.id)), artifactsPruned: isPruned,
+                findings: Self.withBisects(
+                    Self.withTriages(findings.map(Self.dashboardFinding), try await store.triages(runID: summary.id)), bisects), artifactsPruned: isPruned,
                 evidence: isPruned ? [:] : evidence(runID: summary.id, cells: cells, findings: findings))
             run.commitURLs = await store.storedFindingsReport(runID: summary.id)?.commitURLs ?? [:]
             runs.append(run)

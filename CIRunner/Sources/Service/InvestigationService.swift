@@ -27,6 +27,7 @@ public actor InvestigationService: Service {
     let now: @Sendable () -> Date
     let retry: StoreRetry
     let dashboard: DashboardService?
+    let notifications: NotificationService?
     let runBisect: Runner
     let runTriage: Runner
     private var machine = InvestigationQueueStateMachine()
@@ -40,8 +41,10 @@ public actor InvestigationService: Service {
 
     public init(
         store: ArtifactStore, matrices: [ServiceConfig.MatrixEntry], logger: Logger, tick: Duration = .milliseconds(500),
-        dashboard: DashboardService? = nil, now: @escaping @Sendable () -> Date = Date.init, runBisect: @escaping Runner, runTriage: @escaping Runner
+        dashboard: DashboardService? = nil, notifications: NotificationService? = nil, now: @escaping @Sendable () -> Date = Date.init,
+        runBisect: @escaping Runner, runTriage: @escaping Runner
     ) {
+        self.notifications = notifications
         self.store = store
         self.matrices = Dictionary(matrices.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.logger = logger
@@ -205,6 +208,23 @@ public actor InvestigationService: Service {
         await writeUnrecorded()
         current = nil
         dashboard?.changed()
+        if record.state == .done, job.kind == .bisect { await notifyBisect(job, log: log) }
+    }
+
+    /// Posts `bisect.finished` with the bisected run's finding and the record.
+    private func notifyBisect(_ job: InvestigationJob, log: Logger) async {
+        guard let notifications else { return }
+        do {
+            guard let record = try await store.bisects(runID: job.runID, cellID: job.cellID).last, let summary = try await store.run(job.runID) else { return }
+            let findings = try await store.findings(runID: job.runID).map(DashboardPublisher.dashboardFinding)
+            let run = DashboardRun(
+                id: summary.id, matrix: summary.matrix, trigger: summary.trigger, started: summary.started, finished: summary.finished,
+                status: summary.status, commits: [:], cells: try await store.cells(runID: job.runID),
+                findings: DashboardPublisher.withBisects(findings, [record]))
+            notifications.post(RunNotification(bisect: record, run: run))
+        } catch {
+            log.warning("the bisect's webhook was not sent: \(error)")
+        }
     }
 
     /// Wall seconds of the ended job not yet added to its row.

@@ -16,6 +16,8 @@ public struct RunNotification: Sendable, Codable, Equatable {
     public var findings: [DashboardFinding]
     /// The run's dashboard page, when the service knows its public address.
     public var url: String?
+    /// For `bisect.finished`: the bisect record (culprit, confidence, every step).
+    public var bisect: BisectRecord? = nil
 
     /// `dashboardURL` is the dashboard's public base address (`https://ci.example.org/nestci/`).
     public init(run: DashboardRun, dashboardURL: URL? = nil) {
@@ -35,7 +37,19 @@ public struct RunNotification: Sendable, Codable, Equatable {
             // The culprit field where chat shows it, not only in `findings[].detail`.
             if let headline = first.vmcsHeadline { line += " · \(headline)" }
         }
+        // A regression already bisected when the run is reported (a re-run) says its culprit.
+        if let record = run.findings.first?.bisect, record.culprit != nil { line += " · \(record.resultLine)" }
         if let url { line += " · \(url)" }
         text = line
+    }
+
+    /// `bisect.finished`: posted when the service's bisect of a run's regression ends, with
+    /// the run's finding (its `bisect` set) so chat shows the culprit.
+    public init(bisect record: BisectRecord, run: DashboardRun, dashboardURL: URL? = nil) {
+        self.init(run: run, dashboardURL: dashboardURL)
+        event = "bisect.finished"
+        bisect = record
+        findings = run.findings.filter { $0.cellIDs.contains(record.cellID) }
+        text = "\(run.matrix) \(run.id) \(record.cellID): \(record.resultLine)" + (url.map { " · \($0)" } ?? "")
     }
 }

@@ -57,7 +57,7 @@ public actor ServiceLoop {
         let schedules = ScheduleService(matrices: config.matrices, store: store, logger: log("schedules"), tick: tick, now: now)
         let runners = self.runners ?? .standard(store: store, options: options, logger: log("investigations"))
         let investigations = InvestigationService(
-            store: store, matrices: config.matrices, logger: log("investigations"), tick: tick, dashboard: dashboard, now: now,
+            store: store, matrices: config.matrices, logger: log("investigations"), tick: tick, dashboard: dashboard, notifications: notifications, now: now,
             runBisect: runners.bisect, runTriage: runners.triage)
         let consumers: [(any Service)?] = [dashboard, retention, notifications]
         // The producers of work stop together: the running run is torn down at once.
