@@ -123,6 +123,10 @@ public actor InvestigationService: Service {
     }
 
     private func queueJobs(of summary: RunSummary) async throws {
+        // Expired known-issue entries, each naming its file, line and entry, once per run.
+        for warning in await store.storedFindingsReport(runID: summary.id)?.warnings ?? [] {
+            logger.warning(warning, ["run.id": summary.id])
+        }
         guard let settings = matrices[summary.matrix], settings.bisect.auto || settings.triage.auto else { return }
         let findings = try await store.findings(runID: summary.id)
         let cells = try await store.cells(runID: summary.id)
