@@ -48,7 +48,7 @@ struct InvestigationServiceTests {
         return bad
     }
 
-    static func until(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    static func until(_ what: String, timeout: Duration = .seconds(300), _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while try await !condition() {
             guard ContinuousClock.now < deadline else {
