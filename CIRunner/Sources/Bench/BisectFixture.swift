@@ -79,15 +79,19 @@ public struct BisectFixture: Sendable {
 
     public func remove() { try? FileManager.default.removeItem(atPath: folder) }
 
-    /// Commits `behaviour` on the current branch; returns the commit id.
+    /// Commits `behaviour` on the current branch (with `message` appended to HISTORY,
+    /// unless `logged` is false: a side branch's commit, which must merge cleanly); returns
+    /// the commit id.
     @discardableResult
-    public func commit(_ message: String, behaviour: Behaviour? = nil) async throws -> String {
+    public func commit(_ message: String, behaviour: Behaviour? = nil, logged: Bool = true) async throws -> String {
         if let behaviour {
             try behaviour.header.write(toFile: "\(repository)/forced.h", atomically: true, encoding: .utf8)
         }
-        let log = "\(repository)/HISTORY"
-        let old = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        try (old + message + "\n").write(toFile: log, atomically: true, encoding: .utf8)
+        if logged {
+            let log = "\(repository)/HISTORY"
+            let old = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            try (old + message + "\n").write(toFile: log, atomically: true, encoding: .utf8)
+        }
         try await git("add", "-A")
         try await git("commit", "-q", "-m", message)
         return try await git("rev-parse", "HEAD")
