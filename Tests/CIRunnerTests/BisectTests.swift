@@ -124,5 +124,31 @@ extension RealBootSuite {
             #expect(StepClassifier.classify(try await step("c6").results, original: signature) == .bad)
             #expect(StepClassifier.classify(try await step("c4").results, original: signature) == .bad)
         }
-    }
+    
+        @Test("cancelling the task stops the bisect: record cancelled, no emulator left; asking again finishes it")
+        func cancel() async throws {
+            let fixture = try await BisectFixture.make(in: RealBootRun.folder("bisect"))
+            defer { fixture.remove() }
+            for index in 1...6 { try await fixture.commit("commit \(index)", behaviour: index >= 4 ? .bad : .good) }
+            let options = RunOptions(store: fixture.store, slots: 1, infraRetries: 1)
+            let plan = try MatrixFile.load(path: fixture.matrix).plan()
+            let run = try await RunScheduler(options: options).run(plan, matrixPath: fixture.matrix)
+            let cellID = try #require(run.results.cells.first?.cellID)
+            let store = try ArtifactStore(root: fixture.store)
+            let request = BisectRequest(runID: run.results.runID, cellID: cellID, good: "good")
+            let steps = Mutex(0)
+            let task = Task { try await Bisector.run(request, store: store, options: options) { line in
+                if line.hasPrefix("step ") { steps.withLock { $0 += 1 } }
+            } }
+            let deadline = Date().addingTimeInterval(240)
+            while steps.withLock({ $0 }) < 1, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            task.cancel()
+            let cancelled = try await task.value
+            #expect(cancelled.status == .cancelled, "\(cancelled.notes)")
+            #expect(try await store.bisect(id: cancelled.id)?.status == .cancelled)
+            #expect(RealBootRun.leftoverEmulators().isEmpty)
+            let finished = try await Bisector.run(request, store: store, options: options)
+            #expect(finished.status == .finished && finished.culprit?.subject == "commit 4", "\(finished.resultLine)")
+        }
+}
 }
