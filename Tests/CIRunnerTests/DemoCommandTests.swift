@@ -5,7 +5,7 @@ import Testing
 
 extension RealProcessSuite {
 /// The README's first command, end to end: `nestci demo` builds both revisions at
-/// O0/O2/O3 × i386/amd64 and boots the 12 cells under Bochs.
+/// O0/O2/O3 × i386/amd64, boots the 12 cells under Bochs, then bisects the O2/i386 failure.
 @Suite("nestci demo", .serialized, .enabled(if: BootTools.bochs, "needs Bochs, GRUB tools and gcc-multilib"))
 struct DemoCommandTests {
     @Test("ends with the -O-only finding naming the VMCS link pointer, the revision regression, and exit 0")
@@ -22,6 +22,11 @@ struct DemoCommandTests {
         #expect(out.contains("rev=good passes, rev=main fails at O2, O3"))
         #expect(out.contains("0x2800  VMCS link pointer (guest_VMCS_link_pointer_full)   0xffffffffffffffff → 0x0000000000000000"))
         #expect(out.contains("demo: as expected"))
+        // The bisection of O2/i386 from tag good names the planted bug's commit in ⌈log2 13⌉ steps.
+        let line = try #require(out.split(separator: "\n").first { $0.hasPrefix("first bad commit: minivisor ") }, "\(out.suffix(3000))")
+        #expect(line.contains("\"vmcs: compose 64-bit link pointer from 32-bit halves\" (nestci demo, "), "\(line)")
+        #expect(line.contains(" 4 steps,") || line.contains(" 3 steps,"), "\(line)")
+        #expect(out.contains("confirm parent: "))
         #expect(FileManager.default.fileExists(atPath: "\(store)/dashboard/index.html"))
     }
 }

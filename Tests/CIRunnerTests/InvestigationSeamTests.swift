@@ -115,4 +115,35 @@ struct InvestigationSeamTests {
         #expect(again.runID == investigation.runID, "the same investigation continues its run")
         #expect(try await store.cell(runID: again.runID, cellID: step.cellID) != nil)
     }
+
+    @Test("confidence: the culprit's failing confirmation boots against the flake rate, each parent's passes against a bad commit passing")
+    func confidence() {
+        let same = Self.result(.fail, rule: "fail:vmlaunch-error", reason: "CPU(0x00): VMLAUNCH error: VM-instruction error 7")
+        let pass = Self.result(.pass)
+        // p = 1/(14+2), 2 failing boots: 1 - p^2; q = 1/(4+2), 2 passes: 1 - q^2.
+        let value = BisectConfidence.compute(culprit: [same, same], parents: [[pass, pass]], signature: Self.original, flakeRate: 0, historyRuns: 14, badBoots: 4)
+        let culpritFactor: Double = 1 - 1.0 / 256
+        let parentFactor: Double = 1 - 1.0 / 36
+        let expected: Double = (culpritFactor * parentFactor * 100).rounded(.down) / 100
+        #expect(value == expected && value == 0.96)
+        #expect(BisectConfidence.compute(culprit: [same, pass], parents: [[pass]], signature: Self.original, flakeRate: 0, historyRuns: 14, badBoots: 4) == 0)
+        #expect(BisectConfidence.compute(culprit: [same], parents: [[same, same]], signature: Self.original, flakeRate: 0, historyRuns: 14, badBoots: 4) == 0)
+    }
+
+    @Test("the result line names component, short commit, subject, author, date, steps, builds, boots, minutes and confidence")
+    func resultLine() {
+        let step = { (purpose: BisectStep.Purpose, commit: String) in
+            BisectStep(commit: commit, purpose: purpose, verdict: "bad", outcomes: [.fail], signature: nil, runID: "r", cellIDs: ["c"], note: nil)
+        }
+        var record = BisectRecord(
+            id: "b1", runID: "r", cellID: "c", matrix: "m", level: 0, component: "xmhf64", good: "a", bad: "b", signature: Self.original,
+            bootsPerStep: 1, bootsReason: "", investigationRunID: "i", status: .finished,
+            steps: [step(.bisect, "1"), step(.bisect, "2"), step(.bisect, "2"), step(.confirm, "2")],
+            culprit: BisectCommit(commit: "3c6192ea0123456789", subject: "vmcs: halves", author: "Ann", date: "2026-11-30", parents: ["x"]),
+            builds: 6, cachedBuilds: 3, boots: 11, minutes: 13.6, confidence: 0.994, notes: [], started: Date(), finished: Date())
+        #expect(record.resultLine == "first bad commit: xmhf64 3c6192ea0 \"vmcs: halves\" (Ann, 2026-11-30); 2 steps, 9 builds (3 cached), 11 boots, 14 min; confidence 0.99")
+        record.status = .failed
+        record.notes = ["--max-steps 3 reached"]
+        #expect(record.resultLine.hasPrefix("bisect failed: --max-steps 3 reached;"))
+    }
 }

@@ -17,6 +17,10 @@ public struct BisectFixture: Sendable {
         case broken
         /// Passes, but fails like `bad` on a boot with chance 1/`n` (the TSC decides).
         case flaky(Int)
+        /// Commit number `index` of a bench history: bad or good; with `flakeseed=S` on the
+        /// command line, a good commit is flaky (fails like `bad` on a quarter of its boots)
+        /// when a hash of (S, index) is 0 mod 10: a seeded 10 % of good commits per trial.
+        case numbered(Int, bad: Bool)
 
         var header: String {
             switch self {
@@ -25,6 +29,7 @@ public struct BisectFixture: Sendable {
             case .otherFailure: "#define FORCED_MODE \"triple\"\n"
             case .broken: "#error this commit does not build\n"
             case .flaky(let n): "#define FORCED_FLAKY \(max(1, n))\n"
+            case .numbered(let index, let bad): "#define COMMIT_INDEX \(index)u\n" + (bad ? Behaviour.bad.header : "")
             }
         }
     }
@@ -55,6 +60,20 @@ public struct BisectFixture: Sendable {
             of: "\texit_value = cmdline_u32(\"exit\", 0);\n",
             with: """
                 \texit_value = cmdline_u32("exit", 0);
+                #ifdef COMMIT_INDEX
+                \t{
+                \t\tu32 seed = cmdline_u32("flakeseed", 0), h = seed * 2654435761u ^ (COMMIT_INDEX * 40503u + 0x9e37u);
+                \t\th ^= h >> 13;
+                \t\th *= 0x5bd1e995u;
+                \t\th ^= h >> 15;
+                \t\tif (seed && h % 10 == 0) {
+                \t\t\tu32 lo, hi;
+                \t\t\t__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+                \t\t\tif (((lo >> 8) ^ hi) % 4 == 0)
+                \t\t\t\tmode = "fail";
+                \t\t}
+                \t}
+                #endif
                 #ifdef FORCED_MODE
                 \tmode = FORCED_MODE;
                 #endif
@@ -79,15 +98,19 @@ public struct BisectFixture: Sendable {
 
     public func remove() { try? FileManager.default.removeItem(atPath: folder) }
 
-    /// Commits `behaviour` on the current branch; returns the commit id.
+    /// Commits `behaviour` on the current branch (with `message` appended to HISTORY,
+    /// unless `logged` is false: a side branch's commit, which must merge cleanly); returns
+    /// the commit id.
     @discardableResult
-    public func commit(_ message: String, behaviour: Behaviour? = nil) async throws -> String {
+    public func commit(_ message: String, behaviour: Behaviour? = nil, logged: Bool = true) async throws -> String {
         if let behaviour {
             try behaviour.header.write(toFile: "\(repository)/forced.h", atomically: true, encoding: .utf8)
         }
-        let log = "\(repository)/HISTORY"
-        let old = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        try (old + message + "\n").write(toFile: log, atomically: true, encoding: .utf8)
+        if logged {
+            let log = "\(repository)/HISTORY"
+            let old = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            try (old + message + "\n").write(toFile: log, atomically: true, encoding: .utf8)
+        }
         try await git("add", "-A")
         try await git("commit", "-q", "-m", message)
         return try await git("rev-parse", "HEAD")

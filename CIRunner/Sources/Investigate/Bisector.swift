@@ -176,7 +176,8 @@ public enum Bisector {
                     good: good, bad: bad, signature: signature, bootsPerStep: flake.boots, bootsReason: flake.reason, investigationRunID: "",
                     status: .running, steps: [], culprit: nil, builds: 0, cachedBuilds: 0, boots: 0, minutes: 0, confidence: nil,
                     notes: notes, started: Date(), finished: nil)
-            record.steps = []  // Steps are replayed from the recorded boots (never booted again).
+            // An unfinished bisect's steps are replayed from its recorded boots (never booted again).
+            if record.status != .finished { record.steps = [] }
             return Setup(
                 cell: cell, levelIndices: levels, pinned: pinned, history: git, record: record, flake: flake, matrixPath: matrixPath,
                 maxSteps: request.maxSteps)
