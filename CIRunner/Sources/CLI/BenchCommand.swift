@@ -12,14 +12,15 @@ enum BenchCommand {
             evidence  serial scan + VMCS parse throughput on 100 MB of synthetic serial output
             store     time to list 10,000 runs from the store's SQLite index
             input     hostile 10 MB matrix and config files through the reader (each < 1 s, < 100 MB)
+            triage    -O triage of the fixture kernels and the demo: builds+boots to name 1 flag of F, 1 unit of U (not in all)
             all       all of them
             Run it from a release build (`swift build -c release`) for figures worth comparing.
             """,
-        arguments: [.init("WHAT", optional: true, help: "builds | boots | serial | evidence | store | input | all (default all)")])
+        arguments: [.init("WHAT", optional: true, help: "builds | boots | serial | evidence | store | input | triage | all (default all)")])
 
     static let entry = CommandEntry(spec) { arguments, console in
         let what = arguments.positionals.first ?? "all"
-        let known = ["builds", "boots", "serial", "evidence", "store", "input", "all"]
+        let known = ["builds", "boots", "serial", "evidence", "store", "input", "triage", "all"]
         guard known.contains(what) else { throw UsageError("unknown benchmark \"\(what)\" (expected \(known.joined(separator: ", ")))", command: spec) }
         if what == "builds" || what == "all" { console.print(try await BuildBenchmark.run().description) }
         if what == "evidence" || what == "all" { console.print(EvidenceBenchmark.measure().description) }
@@ -27,6 +28,7 @@ enum BenchCommand {
         if what == "input" || what == "all" { console.print(try InputBenchmark.measure().description) }
         if what == "boots" || what == "all" { console.print(try await BootBenchmark.run().description) }
         if what == "serial" || what == "all" { console.print(try await SerialBenchmark.run().description) }
+        if what == "triage" { try await TriageBenchmark.run { console.print("  " + $0) }.forEach { console.print($0.description) } }
         return .success
     }
 }
