@@ -31,7 +31,8 @@ extension RealBootSuite {
 
             // Kept in the store; its steps are cells of an investigation run outside the nightly history.
             let store = try ArtifactStore.openExisting(root: fixture.store)
-            #expect(try await store.triage(id: record.id) == record)
+            let stored = try #require(try await store.triage(id: record.id))
+            #expect(stored.steps == record.steps && stored.minimalUnits == record.minimalUnits && stored.status == .finished, "dates aside, as returned")
             #expect(try await store.runs(matrix: "fixture-triage").count == 1, "the investigation run is not a nightly run")
             let stepCells = try await store.cells(runID: record.investigationRunID)
             #expect(stepCells.count == record.steps.count)
