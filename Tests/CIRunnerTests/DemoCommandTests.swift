@@ -22,6 +22,8 @@ struct DemoCommandTests {
         #expect(out.contains("rev=good passes, rev=main fails at O2, O3"))
         #expect(out.contains("0x2800  VMCS link pointer (guest_VMCS_link_pointer_full)   0xffffffffffffffff → 0x0000000000000000"))
         #expect(out.contains("demo: as expected"))
+        // The -O triage (#13) ends it: the flag and the unit the demo repository compiles.
+        #expect(out.hasSuffix("demo: the O2/O3 failure needs -fstrict-aliasing; the unit: vmcs_link.c\n"), "\(out.suffix(1500))")
         #expect(FileManager.default.fileExists(atPath: "\(store)/dashboard/index.html"))
     }
 }
