@@ -240,7 +240,14 @@ public enum Triage {
 
         mutating func flags() async throws {
             let spec = setup.cell.levels[setup.levels[0]].build!
-            record.candidates = try await OptimizerFlags.candidates(compiler: spec.compiler, low: low, high: high, bits: spec.bits)
+            do {
+                record.candidates = try await OptimizerFlags.candidates(compiler: spec.compiler, low: low, high: high, bits: spec.bits)
+            } catch let error as OptimizerFlagsError {
+                // Not a GCC-like compiler: the units can still be narrowed.
+                record.notes.append("flags not narrowed: \(error.message)")
+                progress("flags: " + error.message)
+                return
+            }
             let candidates = record.candidates
             progress("flags: \(candidates.count) candidates enabled at -\(high.rawValue) and not at -\(low.rawValue)")
             guard !candidates.isEmpty else { return }

@@ -126,6 +126,7 @@ public struct TriageRecord: Sendable, Codable, Equatable {
     /// needs -fstrict-aliasing (typical of …)`.
     public var flagsSentence: String {
         guard let flags = minimalFlags else {
+            if let trouble = notes.first(where: { $0.hasPrefix("flags not narrowed:") }) { return trouble }
             if candidates.isEmpty { return "no optimisation flag is enabled at -\(high.rawValue) and not at -\(low.rawValue): nothing to narrow" }
             if status == .running || status == .cancelled, flagTests == 0 { return "flags: not narrowed yet" }
             return "fails at -\(high.rawValue), even with all \(candidates.count) flags it adds over -\(low.rawValue) disabled: no -f flag explains it (some -O behaviour has no flag)"
