@@ -27,6 +27,8 @@ struct DemoCommandTests {
         #expect(line.contains("\"vmcs: compose 64-bit link pointer from 32-bit halves\" (nestci demo, "), "\(line)")
         #expect(line.contains(" 4 steps,") || line.contains(" 3 steps,"), "\(line)")
         #expect(out.contains("confirm parent: "))
+        // The -O triage (#13) ends it: the flag and the unit the demo repository compiles.
+        #expect(out.hasSuffix("demo: the O2/O3 failure needs -fstrict-aliasing; the unit: vmcs_link.c\n"), "\(out.suffix(1500))")
         #expect(FileManager.default.fileExists(atPath: "\(store)/dashboard/index.html"))
     }
 }

@@ -33,7 +33,7 @@ enum DemoCommand {
         console.print("")
         if surprises.isEmpty {
             console.print("demo: as expected: rev=good passes everywhere; rev=main passes at O0 and fails at O2/O3; the findings name the VMCS link pointer (0x2800)\(arguments.flag("no-bisect") ? "" : "; the bisect names the bug's commit").")
-            return .success
+            return try await DemoTriage.run(outcome, store: store, console: console)
         }
         console.print("demo: NOT as expected:")
         surprises.forEach { console.print("  \($0)") }

@@ -84,6 +84,8 @@ public enum Triage {
         var pinned: [Int: String]
         var record: TriageRecord
         var matrixPath: String
+        /// The finding's other failing cells (other -O levels), checked at the end.
+        var others: [String]
 
         static func make(_ request: TriageRequest, store: ArtifactStore) async throws -> Setup {
             guard let summary = try await store.run(request.runID) else {
@@ -149,7 +151,8 @@ public enum Triage {
                 record.cachedBuilds = previous.cachedBuilds
                 record.boots = previous.boots
             }
-            return Setup(cell: cell, levels: levels, pinned: pinned, record: record, matrixPath: matrixPath)
+            let others = failing.filter { $0.cellID != bad.cellID && opt($0) != nil }.map(\.cellID)
+            return Setup(cell: cell, levels: levels, pinned: pinned, record: record, matrixPath: matrixPath, others: others)
         }
     }
 
@@ -198,13 +201,53 @@ public enum Triage {
             try await flags()
             try await store.saveTriage(record)
             try await units()
+            try await confirm()
+        }
+
+        // MARK: The other failing levels
+
+        /// Checks the minimal sets at each other failing level of the finding (2 steps each).
+        mutating func confirm() async throws {
+            guard record.minimalFlags != nil || record.minimalUnits != nil else { return }
+            for other in setup.others {
+                var request = TriageRequest(runID: record.runID, cellID: other, matrixPath: setup.matrixPath, runs: record.bootsPerStep)
+                request.maxBuilds = maxBuilds
+                let otherSetup = try await Setup.make(request, store: store)
+                let level = otherSetup.record.high.rawValue
+                let outer = progress
+                var check = Session(
+                    setup: otherSetup, store: store, options: options, progress: { outer("at -\(level): " + $0) }, maxBuilds: maxBuilds - record.builds)
+                check.runner = runner
+                check.investigation = investigation
+                var confirmation = TriageConfirmation(cellID: other, opt: otherSetup.record.high, flagsPass: nil, unitsFail: nil)
+                if let flags = record.minimalFlags { confirmation.flagsPass = try await check.flagTest(flags) }
+                if let units = record.minimalUnits { confirmation.unitsFail = try await check.unitTest(units) }
+                for var step in check.record.steps {
+                    step.phase = .confirm
+                    record.steps.append(step)
+                }
+                record.builds += check.record.builds
+                record.cachedBuilds += check.record.cachedBuilds
+                record.boots += check.record.boots
+                record.reusedBoots += check.record.reusedBoots
+                record.confirmations.append(confirmation)
+                progress("also: " + (record.confirmationSentence ?? ""))
+                try await store.saveTriage(record)
+            }
         }
 
         // MARK: Step 1, flags
 
         mutating func flags() async throws {
             let spec = setup.cell.levels[setup.levels[0]].build!
-            record.candidates = try await OptimizerFlags.candidates(compiler: spec.compiler, low: low, high: high, bits: spec.bits)
+            do {
+                record.candidates = try await OptimizerFlags.candidates(compiler: spec.compiler, low: low, high: high, bits: spec.bits)
+            } catch let error as OptimizerFlagsError {
+                // Not a GCC-like compiler: the units can still be narrowed.
+                record.notes.append("flags not narrowed: \(error.message)")
+                progress("flags: " + error.message)
+                return
+            }
             let candidates = record.candidates
             progress("flags: \(candidates.count) candidates enabled at -\(high.rawValue) and not at -\(low.rawValue)")
             guard !candidates.isEmpty else { return }

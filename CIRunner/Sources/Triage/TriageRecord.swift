@@ -2,6 +2,19 @@ import Foundation
 import Hypervisor
 import Matrix
 
+/// The finding's other failing -O levels checked against what the triage found: the
+/// minimal flags disabled there too should pass, the minimal units alone optimised should fail.
+public struct TriageConfirmation: Sendable, Codable, Equatable {
+    public var cellID: String
+    public var opt: OptLevel
+    /// Nil when there was nothing to check (no minimal set).
+    public var flagsPass: Bool?
+    public var unitsFail: Bool?
+
+    /// True when every check made agrees.
+    public var agrees: Bool { flagsPass != false && unitsFail != false }
+}
+
 /// A translation unit of one built level, as the compiler wrapper logged it.
 public struct TriageUnit: Sendable, Codable, Hashable, Comparable {
     /// The chain level (index) whose build compiles it.
@@ -26,6 +39,8 @@ public struct TriageStep: Sendable, Codable, Equatable {
         case unitList
         /// ``units`` at -Ob, every other unit at -Oa.
         case units
+        /// A check at another failing level of the finding (``TriageConfirmation``).
+        case confirm
     }
 
     public var phase: Phase
@@ -85,6 +100,8 @@ public struct TriageRecord: Sendable, Codable, Equatable {
     public var components: [Int: String]
 
     public var steps: [TriageStep]
+    /// The finding's other failing levels, checked (`-O3` when `-O2` was triaged).
+    public var confirmations: [TriageConfirmation] = []
     /// Tests (steps) each minimisation needed, for `nestci bench triage`.
     public var flagTests: Int
     public var unitTests: Int
@@ -109,6 +126,7 @@ public struct TriageRecord: Sendable, Codable, Equatable {
     /// needs -fstrict-aliasing (typical of …)`.
     public var flagsSentence: String {
         guard let flags = minimalFlags else {
+            if let trouble = notes.first(where: { $0.hasPrefix("flags not narrowed:") }) { return trouble }
             if candidates.isEmpty { return "no optimisation flag is enabled at -\(high.rawValue) and not at -\(low.rawValue): nothing to narrow" }
             if status == .running || status == .cancelled, flagTests == 0 { return "flags: not narrowed yet" }
             return "fails at -\(high.rawValue), even with all \(candidates.count) flags it adds over -\(low.rawValue) disabled: no -f flag explains it (some -O behaviour has no flag)"
@@ -128,6 +146,26 @@ public struct TriageRecord: Sendable, Codable, Equatable {
         return "fails when \(names) \(units.count == 1 ? "is" : "are") built at -\(high.rawValue) (everything else at -\(low.rawValue)); passes otherwise"
     }
 
+    /// `at -O3 too: passes with -fno-strict-aliasing; fails with only vmcs_link.c at -O3`, nil without checks.
+    public var confirmationSentence: String? {
+        guard !confirmations.isEmpty else { return nil }
+        return confirmations.map { check in
+            var parts: [String] = []
+            if let pass = check.flagsPass, let flags = minimalFlags {
+                parts.append("\(pass ? "passes" : "still fails") with \(flags.map(OptimizerFlags.disabling).joined(separator: " "))")
+            }
+            if let fail = check.unitsFail, let units = minimalUnits {
+                parts.append("\(fail ? "fails" : "passes") with only \(units.map(name).joined(separator: ", ")) at -\(check.opt.rawValue)")
+            }
+            return "at -\(check.opt.rawValue)\(check.agrees ? " too" : ", NOT the same"): " + parts.joined(separator: "; ")
+        }.joined(separator: "; ")
+    }
+
+    /// The -O levels the findings hold for: the triaged one and every agreeing confirmation (`O2/O3`).
+    public var levelsText: String {
+        ([high] + confirmations.filter(\.agrees).map(\.opt)).map(\.rawValue).joined(separator: "/")
+    }
+
     /// The cost line: `11 steps, 9 builds (3 cached), 11 boots, 2.1 min` (over every session).
     public var costSentence: String {
         "\(steps.count) steps, \(builds + cachedBuilds) builds (\(cachedBuilds) cached), \(boots) boots, \(String(format: "%.1f", seconds / 60)) min"
@@ -138,13 +176,15 @@ public struct TriageRecord: Sendable, Codable, Equatable {
         var lines = ["-O triage \(id) of \(cellID) (-\(low.rawValue) passes, -\(high.rawValue) fails; \(status.rawValue)):"]
         lines.append("  flags: " + flagsSentence)
         lines.append("  units: " + unitsSentence)
+        if let confirmation = confirmationSentence { lines.append("  also: " + confirmation) }
         lines.append("  cost: " + costSentence + "; steps in run \(investigationRunID)")
         lines += notes.map { "  note: " + $0 }
         return lines
     }
 
     /// The demo's line: `the O2/O3 failure needs -fstrict-aliasing; the unit: vmcs_link.c`.
-    public static func demoLine(levels: String, _ record: TriageRecord) -> String {
+    public static func demoLine(_ record: TriageRecord) -> String {
+        let levels = record.levelsText
         let flags = record.minimalFlags.map { $0.joined(separator: " and ") } ?? "no single flag"
         let units = record.minimalUnits.map { $0.map(record.name).joined(separator: ", ") } ?? "not found"
         return "the \(levels) failure needs \(flags); the unit\(record.minimalUnits?.count ?? 1 > 1 ? "s" : ""): \(units)"
