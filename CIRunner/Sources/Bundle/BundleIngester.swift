@@ -85,7 +85,12 @@ public struct BundleIngester: Sendable {
         guard StoreFiles.isDirectory(bundle) else {
             throw BundleError(.notABundle, "\(bundle) is not a bundle folder (`nestci cell run --out DIR` makes DIR/<cell id>/)")
         }
-        let data = try BundleFiles.read("\(bundle)/\(CellBundle.manifestFile)", limit: 4 << 20, what: "bundle \(bundle): \(CellBundle.manifestFile)")
+        let path = "\(bundle)/\(CellBundle.manifestFile)"
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            throw BundleError(.notABundle, "\(bundle) is not a bundle: \(CellBundle.manifestFile) is missing (`nestci cell run --out DIR` makes DIR/<cell id>/)")
+        }
+        let data = try BundleFiles.read(path, limit: 4 << 20, what: "bundle \(bundle): \(CellBundle.manifestFile)")
         let manifest: CellBundle
         do {
             manifest = try CellBundle.decoder.decode(CellBundle.self, from: data)

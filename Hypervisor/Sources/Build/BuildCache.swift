@@ -111,21 +111,20 @@ public struct BuildCache: Sendable {
     }
 
     /// Writes `record` into `staging`, makes it an immutable object and points `cacheKey`
-    /// at it. Returns the folder that now holds the key's build.
+    /// at it. Returns the record now published for the key, with its folder: `record`'s,
+    /// or the build that another process published first (then marked a cache hit).
     ///
     /// When the key already has a complete reusable build and `replace` is false (another
     /// process won a race the lock should have prevented, or there is no working lock:
-    /// a shared cache on NFS), that build is kept and this one is discarded. Nothing complete is ever removed here: a replaced object
-    /// stays until no process on the store can be reading it (``removeLeftovers(alone:)``).
-    func publish(_ record: BuildRecord, staging: URL, replace: Bool) throws -> URL {
+    /// a shared cache on NFS), that build is kept and this one is discarded. Nothing
+    /// complete is ever removed here: a replaced object stays until no process on the
+    /// store can be reading it (``removeLeftovers(alone:)``).
+    func publish(_ record: BuildRecord, staging: URL, replace: Bool) throws -> BuildRecord {
         let fileManager = FileManager.default
         let data = try Self.encoder.encode(record)
         try data.write(to: staging.appendingPathComponent("record.json"))
         let link = folder(for: record.cacheKey)
-        if !replace, let existing = reusable(record.cacheKey), let directory = existing.directory {
-            try? fileManager.removeItem(at: staging)
-            return directory
-        }
+        var published = record
         try? fileManager.createDirectory(at: objects, withIntermediateDirectories: true)
         let object = objects.appendingPathComponent("\(record.cacheKey)-\(UUID().uuidString.prefix(12))")
         try move(staging, to: object)
@@ -140,13 +139,15 @@ public struct BuildCache: Sendable {
             // cache of a cluster lives): symlink(2) creates the key's name only if it is
             // free, atomically on one filesystem, NFS included. Whoever loses keeps the
             // winner's complete build and drops its own object, which nobody has seen.
-            if symlink(target, link.path) == 0 { return object }
+            published.directory = object
+            if symlink(target, link.path) == 0 { return published }
             guard errno == EEXIST else { throw unwritable(link) }
             // (A retransmitted NFS request may say EEXIST for our own link.)
-            if (try? fileManager.destinationOfSymbolicLink(atPath: link.path)) == target { return object }
-            if let existing = reusable(record.cacheKey), let directory = existing.directory {
+            if (try? fileManager.destinationOfSymbolicLink(atPath: link.path)) == target { return published }
+            if var existing = reusable(record.cacheKey) {
                 try? fileManager.removeItem(at: object)
-                return directory
+                existing.cacheHit = true
+                return existing
             }
             // What is there is no complete reusable build (timed out, damaged): replaced below.
         }
@@ -157,7 +158,8 @@ public struct BuildCache: Sendable {
             unlink(temporary.path)
             throw error
         }
-        return object
+        published.directory = object
+        return published
     }
 
     private func move(_ from: URL, to: URL) throws {

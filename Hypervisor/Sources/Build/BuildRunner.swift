@@ -97,8 +97,7 @@ struct BuildRunner: Sendable {
             startedAt: startedAt, durationSeconds: result.duration.seconds,
             worktree: options.keepWorktrees ? worktree.path.path : nil)
         if !options.keepWorktrees { await worktree.remove() }
-        var final = record
-        final.directory = try cache.publish(record, staging: staging, replace: options.rebuild)
+        let final = try cache.publish(record, staging: staging, replace: options.rebuild)
         published = true
         return final
     }
