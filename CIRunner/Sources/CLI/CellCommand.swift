@@ -22,6 +22,7 @@ enum CellCommand {
         options: [
             .init("cell", value: "ID", help: "the cell (from `nestci plan`)"),
             .init("index", value: "N", help: "the Nth cell of the plan, from 0 (e.g. $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID)"),
+            .init("backend", value: "B", help: "with --index: count only the cells of backend B (one Kubernetes Job per backend)"),
             .init("out", value: "DIR", help: "where the bundle goes: DIR/<cell id>/"),
             cache,
             .init("run-id", value: "ID", help: "the run the bundle belongs to (default: $NESTCI_RUN_ID, else a new id)"),
@@ -82,10 +83,19 @@ enum CellCommand {
             }
             return index
         case (nil, let index?):
-            guard index < plan.cells.count else {
-                throw UsageError("--index \(index): the plan of \(matrixPath) has \(plan.cells.count) cells (0 to \(plan.cells.count - 1))", command: spec)
+            var indices = Array(plan.cells.indices)
+            var of = ""
+            if let name = arguments.value("backend") {
+                guard let backend = Backend(rawValue: name) else {
+                    throw UsageError("--backend \(name): not a backend (\(Backend.allCases.map(\.rawValue).joined(separator: ", ")))", command: spec)
+                }
+                indices = indices.filter { plan.cells[$0].backend == backend }
+                of = " of backend \(name)"
             }
-            return index
+            guard index < indices.count else {
+                throw UsageError("--index \(index): the plan of \(matrixPath) has \(indices.count) cells\(of) (0 to \(indices.count - 1))", command: spec)
+            }
+            return indices[index]
         default:
             throw UsageError("give exactly one of --cell ID and --index N", command: spec)
         }
