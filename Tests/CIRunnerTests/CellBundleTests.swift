@@ -41,6 +41,12 @@ actor CellBundleFixture {
 
     private var made: Made?
 
+    /// Removes the fixture's folder (the suite's last test calls it; a later caller makes it again).
+    func remove() {
+        made?.fixture.remove()
+        made = nil
+    }
+
     func value() async throws -> Made {
         if let made { return made }
         let fixture = try await FixtureMatrix.make(matrix: Self.matrixText)
@@ -264,13 +270,49 @@ extension RealBootSuite {
         }
 
         @Test(
+            "cell run SIGKILLed mid-boot leaves no bundle (at most a hidden staging folder) and no emulator; run again, the bundle is whole",
+            .enabled(if: NestCIBinary.path != nil, "needs the nestci executable beside the test bundle (swift build first)"))
+        func killedTask() async throws {
+            let made = try await CellBundleFixture.shared.value()
+            let hanging = "\(made.fixture.folder)/hanging.json"
+            try String(contentsOfFile: made.fixture.matrix, encoding: .utf8)
+                .replacingOccurrences(of: "mode=pass\"", with: "mode=hang\"").replacingOccurrences(of: "\"boot\": 60", with: "\"boot\": 600")
+                .write(toFile: hanging, atomically: true, encoding: .utf8)
+            let out = "\(made.fixture.folder)/killed-out-\(UUID().uuidString.prefix(6))"
+            let task = try SupervisedProcess(ProcessSpec(
+                NestCIBinary.path!, ["cell", "run", hanging, "--index", "0", "--out", out, "--cache", made.cache, "--run-id", made.runID], timeout: .seconds(300)))
+            let emulators = try await KillTests.waitFor(1) { EmulatorProcesses.matching(made.fixture.folder).count }
+            try #require(emulators > 0, "the cell should be booting")
+            kill(task.pid, SIGKILL)
+            _ = await task.wait()
+            try await Task.sleep(for: .seconds(3))
+            #expect(EmulatorProcesses.matching(made.fixture.folder).isEmpty, "the emulator of the killed task is gone")
+            let entries = try FileManager.default.contentsOfDirectory(atPath: out)
+            #expect(entries.allSatisfy { $0.hasPrefix(".tmp-") }, "only a hidden staging folder may be left: \(entries)")
+            #expect(throws: BundleError.self) { try BundleIngester.manifest(of: "\(out)/\(made.plan.cells[0].id)") }
+
+            // The retried task (the real cell this time) makes the whole bundle.
+            let (console, output) = Console.capturing()
+            let status = await NestCI.main(
+                ["cell", "run", made.fixture.matrix, "--index", "0", "--out", out, "--cache", made.cache, "--run-id", made.runID], console: console)
+            #expect(status == 0, "\(output.out)\(output.err)")
+            let (manifest, _) = try BundleIngester.manifest(of: "\(out)/\(made.plan.cells[0].id)")
+            #expect(manifest.outcome == .pass)
+            let store = try ArtifactStore(root: "\(made.fixture.folder)/killed-store-\(UUID().uuidString.prefix(6))")
+            let ingester = BundleIngester(store: store)
+            let run = try await ingester.begin(
+                runID: made.runID, plan: made.plan, matrixPath: made.fixture.matrix, matrixDigest: try CellBundle.matrixDigest(path: made.fixture.matrix))
+            #expect(try await ingester.ingest("\(out)/\(made.plan.cells[0].id)", into: run) != .duplicate(cellID: made.plan.cells[0].id))
+        }
+
+        @Test(
             "two nestci processes build the same key into one --cache at once: one builds, the other reuses; the build is complete",
-            .enabled(if: StoreCrashTests.nestciBinary != nil, "needs the nestci executable beside the test bundle (swift build first)"))
+            .enabled(if: NestCIBinary.path != nil, "needs the nestci executable beside the test bundle (swift build first)"))
         func concurrentBuilds() async throws {
             let made = try await CellBundleFixture.shared.value()
             let cache = "\(made.fixture.folder)/concurrent-cache-\(UUID().uuidString.prefix(6))"
             let key = made.plan.builds[0].key
-            let spec = ProcessSpec(StoreCrashTests.nestciBinary!, ["build", made.fixture.matrix, "--only", key, "--cache", cache], timeout: .seconds(300))
+            let spec = ProcessSpec(NestCIBinary.path!, ["build", made.fixture.matrix, "--only", key, "--cache", cache], timeout: .seconds(300))
             async let first = SupervisedProcess.run(spec)
             async let second = SupervisedProcess.run(spec)
             let results = try await [first, second]
@@ -291,6 +333,8 @@ extension RealBootSuite {
             #expect(record.status == .passed && record.directory?.lastPathComponent == objects.first)
             let staging = try FileManager.default.contentsOfDirectory(atPath: builds).filter { $0.hasPrefix(".tmp-") || $0.hasPrefix(".link-") }
             #expect(staging.isEmpty)
+            // The last test of the suite (source order): the fixture's folder goes.
+            await CellBundleFixture.shared.remove()
         }
     }
 }

@@ -23,13 +23,13 @@ struct DockerfileTests {
 
     @Test(
         "every library nestci and the Swift runtime need outside the runtime itself is installed in the runtime stage",
-        .enabled(if: StoreCrashTests.nestciBinary != nil && RealBootTools.exists("objdump"), "needs the nestci executable and objdump"))
+        .enabled(if: NestCIBinary.path != nil && RealBootTools.exists("objdump"), "needs the nestci executable and objdump"))
     func sharedLibraries() async throws {
         func needed(_ path: String) async throws -> [String] {
             let result = try await SupervisedProcess.run(ProcessSpec("objdump", ["-p", path], timeout: .seconds(60)))
             return result.output.split(separator: "\n").filter { $0.contains("NEEDED") }.compactMap { $0.split(separator: " ").last.map(String.init) }
         }
-        let binary = StoreCrashTests.nestciBinary!
+        let binary = NestCIBinary.path!
         // The Swift runtime's own libraries are linked in by --static-swift-stdlib; what they need is not.
         func isSwiftRuntime(_ name: String) -> Bool {
             name.hasPrefix("libswift") || name.hasPrefix("libFoundation") || name.hasPrefix("lib_Foundation") || name == "libdispatch.so" || name == "libBlocksRuntime.so"

@@ -77,6 +77,7 @@ enum CellCommand {
     static func cellIndex(_ plan: Plan, arguments: ParsedArguments, matrixPath: String) throws -> Int {
         switch (arguments.value("cell"), try arguments.int("index", in: 0...1_000_000, command: spec)) {
         case (let id?, nil):
+            if arguments.value("backend") != nil { throw UsageError("--backend counts --index N; with --cell ID leave it out", command: spec) }
             guard let index = plan.cells.firstIndex(where: { $0.id == id }) else {
                 let hint = DidYouMean.suggestion(for: id, among: plan.cells.map(\.id)).map { " (did you mean \($0)?)" } ?? ""
                 throw UsageError("--cell \(id): no such cell in this matrix\(hint); `nestci plan \(matrixPath)` lists them", command: spec)
