@@ -129,6 +129,9 @@ struct ExportTests {
         func runs(_ job: [String: Any]) -> [String] { steps(job).compactMap { $0["run"] as? String } }
         #expect(runs(plan).contains { $0.contains(#"nestci plan "$NESTCI_MATRIX" --json --cells"#) && $0.contains("GITHUB_OUTPUT") })
         #expect((plan["outputs"] as? [String: String])?["cells"] == "${{ steps.plan.outputs.cells }}")
+        // One run id for every job, time first so runs sort by it.
+        #expect(runs(plan).contains { $0.contains(#"run-id=$(date -u +%Y%m%d-%H%M%S)-gha"#) })
+        for job in [cell, ingest] { #expect((job["env"] as? [String: String])?["NESTCI_RUN_ID"] == "${{ needs.plan.outputs.run-id }}") }
         let strategy = try #require(cell["strategy"] as? [String: Any])
         #expect(strategy["matrix"] as? String == "${{ fromJSON(needs.plan.outputs.cells) }}")
         #expect(strategy["fail-fast"] as? Bool == false)

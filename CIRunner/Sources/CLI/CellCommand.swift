@@ -25,7 +25,7 @@ enum CellCommand {
             .init("backend", value: "B", help: "with --index: count only the cells of backend B (one Kubernetes Job per backend)"),
             .init("out", value: "DIR", help: "where the bundle goes: DIR/<cell id>/"),
             cache,
-            .init("run-id", value: "ID", help: "the run the bundle belongs to (default: $NESTCI_RUN_ID, else a new id)"),
+            .init("run-id", value: "ID", help: "the run the bundle belongs to (default: $NESTCI_RUN_ID, else a new id); start it with the UTC time as nestci's ids do, runs sort by id"),
             .init("retries", value: "N", help: "re-boots of a cell whose harness failed (INFRA) (default 2)"),
             .init("no-workarounds", help: "do not add toolchain workaround flags"),
         ])

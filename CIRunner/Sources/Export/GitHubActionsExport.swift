@@ -39,12 +39,18 @@ public struct GitHubActionsExport: Sendable {
         let ingestRunner: ManifestNode = ["self-hosted", .string("\(labelPrefix)ingest")]
         let planJob: ManifestNode = .object([
             ("runs-on", ingestRunner),
-            ("outputs", .object([("cells", "${{ steps.plan.outputs.cells }}")])),
+            ("outputs", .object([("cells", "${{ steps.plan.outputs.cells }}"), ("run-id", "${{ steps.plan.outputs.run-id }}")])),
             ("steps", [
                 checkout,
                 .object([
                     ("id", "plan"), ("name", "nestci plan"), ("shell", "bash"),
-                    ("run", #"echo "cells=$(nestci plan "$NESTCI_MATRIX" --json --cells)" >> "$GITHUB_OUTPUT""#),
+                    // The run id starts with the UTC time, as nestci's own ids do: runs sort by
+                    // id, and findings compare a run with the one before it.
+                    ("run", .string(#"""
+                        set -o pipefail
+                        echo "cells=$(nestci plan "$NESTCI_MATRIX" --json --cells)" >> "$GITHUB_OUTPUT"
+                        echo "run-id=$(date -u +%Y%m%d-%H%M%S)-gha$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT" >> "$GITHUB_OUTPUT"
+                        """#)),
                 ]),
             ]),
         ])
@@ -58,8 +64,10 @@ public struct GitHubActionsExport: Sendable {
             done
             exit "$status"
             """
+        let runID: ManifestNode = .object([("NESTCI_RUN_ID", "${{ needs.plan.outputs.run-id }}")])
         let cellJob: ManifestNode = .object([
             ("needs", "plan"),
+            ("env", runID),
             ("name", "${{ matrix.chain }} ${{ matrix.levels }} ${{ matrix.backend }} (${{ matrix.id }})"),
             ("runs-on", ["self-hosted", .string("\(labelPrefix)${{ matrix.backend }}")]),
             ("strategy", .object([("fail-fast", false), ("matrix", "${{ fromJSON(needs.plan.outputs.cells) }}")])),
@@ -82,6 +90,7 @@ public struct GitHubActionsExport: Sendable {
             // After failed cells too: their bundles are the evidence.
             ("if", "${{ always() && needs.plan.result == 'success' }}"),
             ("runs-on", ingestRunner),
+            ("env", runID),
             ("steps", [
                 checkout,
                 .object([("uses", "actions/download-artifact@v4"), ("with", .object([("pattern", "bundle-*"), ("path", "bundles")]))]),
@@ -96,8 +105,6 @@ public struct GitHubActionsExport: Sendable {
             ("on", .object([("workflow_dispatch", .object([]))])),
             ("env", .object([
                 ("NESTCI_MATRIX", .string(matrixPath)),
-                // Digits and '-': a valid run id, the same for every job of this workflow run.
-                ("NESTCI_RUN_ID", "gha-${{ github.run_id }}-${{ github.run_attempt }}"),
                 ("NESTCI_CACHE", .string(cache)), ("NESTCI_STORE", .string(store)),
             ])),
             ("jobs", .object([("plan", planJob), ("cell", cellJob), ("ingest", ingestJob)])),
