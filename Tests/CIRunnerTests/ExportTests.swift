@@ -127,7 +127,8 @@ struct ExportTests {
         let ingest = try #require(jobs["ingest"])
         func steps(_ job: [String: Any]) -> [[String: Any]] { job["steps"] as? [[String: Any]] ?? [] }
         func runs(_ job: [String: Any]) -> [String] { steps(job).compactMap { $0["run"] as? String } }
-        #expect(runs(plan).contains { $0.contains(#"nestci plan "$NESTCI_MATRIX" --json --cells"#) && $0.contains("GITHUB_OUTPUT") })
+        // (An assignment first: under bash -e a failing plan fails the job, inside echo it would not.)
+        #expect(runs(plan).contains { $0.contains(#"cells=$(nestci plan "$NESTCI_MATRIX" --json --cells)"#) && $0.contains(#"echo "cells=$cells" >> "$GITHUB_OUTPUT""#) })
         #expect((plan["outputs"] as? [String: String])?["cells"] == "${{ steps.plan.outputs.cells }}")
         // One run id for every job, time first so runs sort by it.
         #expect(runs(plan).contains { $0.contains(#"run-id=$(date -u +%Y%m%d-%H%M%S)-gha"#) })

@@ -47,8 +47,8 @@ public struct GitHubActionsExport: Sendable {
                     // The run id starts with the UTC time, as nestci's own ids do: runs sort by
                     // id, and findings compare a run with the one before it.
                     ("run", .string(#"""
-                        set -o pipefail
-                        echo "cells=$(nestci plan "$NESTCI_MATRIX" --json --cells)" >> "$GITHUB_OUTPUT"
+                        cells=$(nestci plan "$NESTCI_MATRIX" --json --cells)
+                        echo "cells=$cells" >> "$GITHUB_OUTPUT"
                         echo "run-id=$(date -u +%Y%m%d-%H%M%S)-gha$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT" >> "$GITHUB_OUTPUT"
                         """#)),
                 ]),
