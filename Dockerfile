@@ -3,6 +3,9 @@
 #   docker build -t nestci .
 #   docker run --rm -v $PWD/store:/store nestci demo --store /store
 # For the qemu-kvm backend pass the host's KVM in: --device /dev/kvm.
+# The image of `nestci export k8s`: its pods run `nestci cell run` (builds, GRUB disks, boots).
+# --static-swift-stdlib links the Swift runtime in, but FoundationNetworking still needs
+# libcurl.so.4 at run time (libcurl4, which none of the packages above pulls in on bookworm).
 
 FROM swift:6.3-bookworm AS build
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libsqlite3-dev pkg-config \
@@ -19,7 +22,7 @@ FROM debian:bookworm-slim
 COPY scripts/debian-packages.txt /tmp/debian-packages.txt
 RUN apt-get update -qq \
     && grep -v -e '^#' -e '^$' -e '^chromium$' -e 'libsqlite3-dev' /tmp/debian-packages.txt \
-       | xargs apt-get install -y -qq --no-install-recommends libsqlite3-0 ca-certificates tini \
+       | xargs apt-get install -y -qq --no-install-recommends libsqlite3-0 libcurl4 ca-certificates tini \
     && rm -rf /var/lib/apt/lists/* /tmp/debian-packages.txt
 COPY --from=build /src/.build/release/nestci /usr/local/bin/nestci
 COPY Hypervisor/demo /usr/share/nestci/demo

@@ -6,9 +6,9 @@ import Matrix
 enum BuildCommand {
     static let spec = CommandSpec(
         name: "build", summary: "build every build key a matrix needs (cached; one build per key)",
-        discussion: "Mirrors each repository, resolves each revision once, builds each key in its own git worktree\nwith the toolchain's workaround flags, and keeps outputs and logs under STORE/builds/.",
+        discussion: "Mirrors each repository, resolves each revision once, builds each key in its own git worktree\nwith the toolchain's workaround flags, and keeps outputs and logs under STORE/builds/.\nWith --cache DIR the builds go to a cache shared by cluster tasks instead (`nestci cell run --cache`):\nsafe for concurrent writers on one filesystem, NFS included; a complete build is never replaced.",
         arguments: [.init("FILE", help: "the matrix file (JSON)")],
-        options: [CommonOptions.store] + CommonOptions.buildOptions)
+        options: [CommonOptions.store, CellCommand.cache] + CommonOptions.buildOptions)
 
     static let entry = CommandEntry(spec) { arguments, console in
         let plan = try MatrixFile.load(path: arguments.positionals[0]).plan()
@@ -19,8 +19,12 @@ enum BuildCommand {
             throw UsageError("--only \(first): no such build key in this matrix\(hint); `nestci plan \(arguments.positionals[0])` lists them", command: spec)
         }
         let builds = plan.builds.filter { only.isEmpty || only.contains($0.key) }
-        let builder = Builder(store: URL(fileURLWithPath: CommonOptions.storePath(arguments)), options: try CommonOptions.builderOptions(arguments, spec: spec))
-        console.print("building \(builds.count) key\(builds.count == 1 ? "" : "s") of \(plan.matrix) into \(CommonOptions.storePath(arguments))/builds")
+        var options = try CommonOptions.builderOptions(arguments, spec: spec)
+        // --cache: a build cache that cluster tasks share (NFS included), not a store.
+        let folder = arguments.value("cache") != nil ? CellCommand.cachePath(arguments) : CommonOptions.storePath(arguments)
+        options.sharedCache = arguments.value("cache") != nil
+        let builder = Builder(store: URL(fileURLWithPath: folder), options: options)
+        console.print("building \(builds.count) key\(builds.count == 1 ? "" : "s") of \(plan.matrix) into \(folder)/builds")
         let records = try await withThrowingTaskGroup(of: (Int, BuildRecord).self) { group in
             for (index, build) in builds.enumerated() {
                 group.addTask {

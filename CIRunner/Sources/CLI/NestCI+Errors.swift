@@ -10,6 +10,7 @@ extension NestCI {
         switch error {
         case is UsageError: return .usage
         case is MatrixError: return .dataError
+        case is BundleError: return .dataError
         case let error as UserError: return error.status
         case let error as StoreError:
             // A reference typed on the command line that cannot be one is a usage error;

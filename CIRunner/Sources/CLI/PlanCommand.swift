@@ -8,11 +8,18 @@ enum PlanCommand {
         name: "plan", summary: "show the cells and builds a matrix file expands to",
         discussion: "Validates FILE (all errors at once, with JSON paths), expands axes, exclude and include,\nand lists every cell with its stable id and every build key with how many cells share it.",
         arguments: [.init("FILE", help: "the matrix file (JSON)")],
-        options: [.init("json", help: "print the plan as JSON for machines")])
+        options: [
+            .init("json", help: "print the plan as JSON for machines"),
+            .init("cells", help: "with --json: only the cells, on one line, as {\"include\": [{index, id, backend, chain, levels}]} (a GitHub Actions matrix)"),
+        ])
 
     static let entry = CommandEntry(spec) { arguments, console in
         let matrix = try MatrixFile.load(path: arguments.positionals[0])
         let plan = try matrix.plan()
+        if arguments.flag("json"), arguments.flag("cells") {
+            console.print(try PlanCells(plan).json())
+            return .success
+        }
         if arguments.flag("json") {
             console.print(try JSONOutput.encode(await PlanJSON(plan)))
             return .success
@@ -91,5 +98,29 @@ struct PlanJSON: Encodable {
             builds.append(entry)
         }
         self.builds = builds
+    }
+}
+
+/// `plan --json --cells`: each cell's place in the plan (`nestci cell run --index`), id
+/// and backend, compact on one line (a GitHub Actions job output holds one line).
+struct PlanCells: Encodable {
+    struct Entry: Encodable {
+        var index: Int
+        var id: String
+        var backend: String
+        var chain: String
+        var levels: String
+    }
+
+    var include: [Entry]
+
+    init(_ plan: Plan) {
+        include = plan.cells.enumerated().map { Entry(index: $0, id: $1.id, backend: $1.backend.rawValue, chain: $1.chain, levels: $1.levelSummary) }
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }

@@ -13,7 +13,8 @@ struct CellRunner: Sendable {
     let slots: Slots
     /// Boot seconds per cell from the previous run: longest first.
     let expected: [String: Double]
-    let store: ArtifactStore
+    /// Where cells are indexed (nil: `nestci cell run`, whose bundle is indexed later by ingest).
+    let store: ArtifactStore?
     let stopFlag: Mutex<Bool>
     let onEvent: @Sendable (RunEvent) -> Void
     /// Backends whose host canary failed, and why: their cells are INFRA, never booted.
@@ -21,7 +22,16 @@ struct CellRunner: Sendable {
 
     /// Runs the cell, writes its files, then indexes it in the store (rows only after files).
     func run(_ cell: Cell) async throws -> CellResult {
-        let folder = layout.cell(runID, cell.id)
+        let (finished, builds) = try await runFiles(cell, folder: layout.cell(runID, cell.id))
+        guard let store else { return finished }
+        for record in builds { try? await store.recordBuild(record) }
+        try await store.recordCell(runID: runID, result: finished)
+        return finished
+    }
+
+    /// Runs the cell and writes its files into `folder`, touching no store (`nestci cell
+    /// run` makes its bundle of them). Returns the result and the cell's build records.
+    func runFiles(_ cell: Cell, folder: String) async throws -> (result: CellResult, builds: [BuildRecord]) {
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var evidence = CellEvidence(cell: cell, folder: folder)
         evidence.serialLogLimit = options.serialLogLimit
@@ -30,12 +40,10 @@ struct CellRunner: Sendable {
         // A cell torn down (nestci cancel, a service stop, SIGINT/SIGTERM) is not recorded:
         // what its killed builds and boots said is not the hypervisor's outcome.
         try Self.checkNotTornDown()
-        for record in evidence.buildRecords { try? await store.recordBuild(record) }
         var finished = evidence.finish(result)
         finished.signature = FailureSignature.of(
             finished, serialLog: finished.artifacts["serial"].map { "\(folder)/\($0)" }, milestones: cell.verdict.pass.map(\.marker))
-        try await store.recordCell(runID: runID, result: finished)
-        return finished
+        return (finished, evidence.buildRecords)
     }
 
     private func outcome(_ cell: Cell, evidence: inout CellEvidence) async throws -> CellResult {

@@ -16,7 +16,9 @@ import Matrix
 ///   keep the object's path; a rebuild only points the link at a new object.
 /// - A folder without `record.json` (a build that was killed) is never a hit.
 /// - One process builds a key at a time (``lock(_:)``, a per-key `flock`); the others
-///   wait and then reuse its build.
+///   wait and then reuse its build. The lock only saves work: correctness rests on
+///   publication by `symlink(2)`/`rename(2)` alone (``publish(_:staging:replace:)``), so a
+///   cache shared over NFS, where `flock` may not exclude anyone, stays consistent.
 /// - Leftovers of killed processes are removed at the next start (``removeLeftovers(alone:)``).
 public struct BuildCache: Sendable {
     /// `<store>/builds`.
@@ -112,21 +114,20 @@ public struct BuildCache: Sendable {
     }
 
     /// Writes `record` into `staging`, makes it an immutable object and points `cacheKey`
-    /// at it. Returns the folder that now holds the key's build.
+    /// at it. Returns the record now published for the key, with its folder: `record`'s,
+    /// or the build that another process published first (then marked a cache hit).
     ///
     /// When the key already has a complete reusable build and `replace` is false (another
-    /// process won a race the lock should have prevented), that build is kept and
-    /// `staging` is discarded. Nothing complete is ever removed here: a replaced object
-    /// stays until no process on the store can be reading it (``removeLeftovers(alone:)``).
-    func publish(_ record: BuildRecord, staging: URL, replace: Bool) throws -> URL {
+    /// process won a race the lock should have prevented, or there is no working lock:
+    /// a shared cache on NFS), that build is kept and this one is discarded. Nothing
+    /// complete is ever removed here: a replaced object stays until no process on the
+    /// store can be reading it (``removeLeftovers(alone:)``).
+    func publish(_ record: BuildRecord, staging: URL, replace: Bool) throws -> BuildRecord {
         let fileManager = FileManager.default
         let data = try Self.encoder.encode(record)
         try data.write(to: staging.appendingPathComponent("record.json"))
         let link = folder(for: record.cacheKey)
-        if !replace, let existing = reusable(record.cacheKey), let directory = existing.directory {
-            try? fileManager.removeItem(at: staging)
-            return directory
-        }
+        var published = record
         try? fileManager.createDirectory(at: objects, withIntermediateDirectories: true)
         let object = objects.appendingPathComponent("\(record.cacheKey)-\(UUID().uuidString.prefix(12))")
         try move(staging, to: object)
@@ -135,14 +136,33 @@ public struct BuildCache: Sendable {
             // A folder from before objects existed: becomes an object itself, once.
             try move(link, to: objects.appendingPathComponent("\(record.cacheKey)-legacy-\(UUID().uuidString.prefix(8))"))
         }
+        let target = ".objects/\(object.lastPathComponent)"
+        if !replace {
+            // Publication is by name, not by lock (flock is unreliable on NFS, where the
+            // cache of a cluster lives): symlink(2) creates the key's name only if it is
+            // free, atomically on one filesystem, NFS included. Whoever loses keeps the
+            // winner's complete build and drops its own object, which nobody has seen.
+            published.directory = object
+            if symlink(target, link.path) == 0 { return published }
+            guard errno == EEXIST else { throw unwritable(link) }
+            // (A retransmitted NFS request may say EEXIST for our own link.)
+            if (try? fileManager.destinationOfSymbolicLink(atPath: link.path)) == target { return published }
+            if var existing = reusable(record.cacheKey) {
+                try? fileManager.removeItem(at: object)
+                existing.cacheHit = true
+                return existing
+            }
+            // What is there is no complete reusable build (timed out, damaged): replaced below.
+        }
         let temporary = root.appendingPathComponent(".link-\(getpid())-\(UUID().uuidString.prefix(12))")
-        guard symlink(".objects/\(object.lastPathComponent)", temporary.path) == 0 else { throw unwritable(temporary) }
+        guard symlink(target, temporary.path) == 0 else { throw unwritable(temporary) }
         guard rename(temporary.path, link.path) == 0 else {
             let error = unwritable(link)
             unlink(temporary.path)
             throw error
         }
-        return object
+        published.directory = object
+        return published
     }
 
     private func move(_ from: URL, to: URL) throws {

@@ -96,13 +96,13 @@ struct BuildRunner: Sendable {
             failure: failure, runID: options.runID,
             startedAt: startedAt, durationSeconds: result.duration.seconds,
             worktree: options.keepWorktrees ? worktree.path.path : nil)
-        var final = record
+        var variantRecord = record
         if !spec.variant.isEmpty {
-            final.variant = spec.variant
-            final.variantPathDigest = plan.pathDigest
+            variantRecord.variant = spec.variant
+            variantRecord.variantPathDigest = plan.pathDigest
         }
         if !options.keepWorktrees { await worktree.remove() }
-        final.directory = try cache.publish(final, staging: staging, replace: options.rebuild)
+        let final = try cache.publish(variantRecord, staging: staging, replace: options.rebuild)
         published = true
         return final
     }

@@ -99,6 +99,9 @@ public actor Builder {
     /// Removes what killed nestci processes left in the store, then holds the store's use
     /// lock for this builder's life (``StoreLeftovers``).
     private func claimStore() async {
+        if claim == nil, options.sharedCache {
+            claim = Task { nil }
+        }
         if claim == nil {
             let store = store
             let logger = options.logger
@@ -111,7 +114,14 @@ public actor Builder {
         let metadata = ["build.key": plan.spec.key, "build.cacheKey": plan.cacheKey, "build.commit": plan.source.shortCommit]
         // Another nestci process on this store may be building the same key: wait for it,
         // then reuse what it made.
-        let lock = try await cache.lock(plan.cacheKey)
+        let lock: FileLock?
+        do {
+            lock = try await cache.lock(plan.cacheKey)
+        } catch let error as BuildError where options.sharedCache {
+            // A shared cache without working locks: both may build, the first published wins.
+            options.logger?("building without the key's lock: \(error.message)", metadata)
+            lock = nil
+        }
         defer { withExtendedLifetime(lock) {} }
         if !options.rebuild, var record = cache.reusable(plan.cacheKey) {
             cacheHits += 1

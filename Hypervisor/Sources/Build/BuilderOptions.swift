@@ -22,6 +22,11 @@ public struct BuilderOptions: Sendable {
     public var runID: String?
     /// Where the builder reports what it does (`nil`: silent).
     public var logger: BuildLogger?
+    /// The store is a build cache shared with processes on other hosts (a cluster's NFS
+    /// folder: `nestci build --cache`, `nestci cell run --cache`). Leftovers are then never
+    /// removed by pid (a pid means nothing across hosts), and a per-key lock that cannot
+    /// be taken (no lock service on NFS) does not stop the build: publication decides.
+    public var sharedCache = false
 
     public init(
         rebuild: Bool = false, noWorkarounds: Bool = false, keepWorktrees: Bool = false,

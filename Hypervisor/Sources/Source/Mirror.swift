@@ -51,7 +51,18 @@ public struct Mirror: Sendable, Hashable {
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: path.appendingPathComponent("HEAD").path) {
             do {
-                try await Git.run(["--git-dir", path.path, "fetch", "--prune", "--quiet", "origin"])
+                // Another process (a cell task on another node of a shared cache) may be
+                // fetching this mirror now, and git then fails on its ref locks: try again.
+                var attempt = 0
+                while true {
+                    do {
+                        try await Git.run(["--git-dir", path.path, "fetch", "--prune", "--quiet", "origin"])
+                        break
+                    } catch let failure as Git.Failure where attempt < 3 && failure.said.contains("lock") {
+                        attempt += 1
+                        try await Task.sleep(for: .milliseconds(Int.random(in: 200...1000) * attempt))
+                    }
+                }
             } catch let failure as Git.Failure {
                 throw SourceError(
                     .unreachableRepository,
