@@ -37,6 +37,11 @@ public struct CellResult: Sendable, Codable, Equatable {
     /// ``CellConfiguration`` fingerprint of the cell's definition (nil in results recorded
     /// before it existed): tells a regression by configuration from one by commit.
     public var configuration: [String: String]?
+    /// The deciding boot's timeline: first serial byte, the chain's milestones, the deciding
+    /// line (nil in results recorded before milestones existed). See ``MilestoneTime``.
+    public var milestones: [MilestoneTime]?
+    /// Per-CPU pass rules' counting rates in the deciding boot (nil when none counted).
+    public var rates: [CountingRate]?
 
     public init(
         cell: Cell, outcome: Outcome, rule: String, reason: String, line: Int? = nil, secondsToVerdict: Double? = nil,

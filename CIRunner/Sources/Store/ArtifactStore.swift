@@ -153,7 +153,8 @@ public actor ArtifactStore {
     /// (against the previous run of the same matrix), writes `findings.json` and
     /// `results.json` atomically, and then marks the run finished in one transaction.
     @discardableResult
-    public func finishRun(id: String, results: RunResults) throws -> [Finding] {
+    /// `extraFindings` (the run's performance findings, which need re-boots) come last.
+    public func finishRun(id: String, results: RunResults, extraFindings: [Finding] = []) throws -> [Finding] {
         guard let summary = try run(id) else {
             throw StoreError(.notFound, "cannot finish run \(id): it is not in \(root) (call beginRun first)")
         }
@@ -166,7 +167,7 @@ public actor ArtifactStore {
             runID: id, cells: results.cells, previousRunID: previous?.id,
             previousCells: try previous.map { try cells(runID: $0.id) } ?? [],
             dumps: vmcsLoader())
-        let findings = analysis.findings()
+        let findings = analysis.findings() + extraFindings
         let report = FindingsReport(runID: id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings)
         try AtomicFile.writeJSON(report, to: "\(layout.run(id))/\(RunLayout.findingsFile)")
         try AtomicFile.writeJSON(results, to: "\(layout.run(id))/\(RunLayout.resultsFile)")
