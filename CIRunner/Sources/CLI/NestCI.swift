@@ -44,7 +44,7 @@ public enum NestCI {
         [
             PlanCommand.entry, BuildCommand.entry, RunCommand.entry, DemoCommand.entry, RunsCommand.entry, ShowCommand.entry,
             ReportCommand.entry, FetchCommand.entry, JudgeCommand.entry, VMCSCommand.entry, ServeCommand.entry, TriggerCommand.entry,
-            CancelCommand.entry, QueueCommand.entry, BenchCommand.entry, StoreStressCommand.entry,
+            CancelCommand.entry, QueueCommand.entry, BenchCommand.entry, StoreStressCommand.entry, PerfCommand.entry,
         ]
     }
 
