@@ -1,0 +1,165 @@
+import Foundation
+import Matrix
+import Testing
+
+@testable import CIRunner
+
+/// Issue 15: `slower` / `faster` findings from a cell's history of timings, noise-aware.
+@Suite("Performance findings")
+struct PerformanceFindingTests {
+    static let cell = try! MatrixFile.parse(FixtureMatrix.matrixText, file: "m.json").plan().cells.first { $0.chain == "pass" }!
+    static let host = "lab1 | Xeon | 6.1 | bochs 2.7"
+
+    /// A PASS result of the fixture cell at `commit`, `seconds` to pass, the banner at a tenth of it.
+    static func result(_ seconds: Double, commit: String) -> CellResult {
+        var result = CellResult(cell: cell, outcome: .pass, rule: "pass:pass[0]", reason: "FIXTURE PASS", line: 9, secondsToVerdict: seconds, commits: ["fixture": commit])
+        result.milestones = [
+            MilestoneTime(name: MilestoneTime.firstOutput, seconds: 3), MilestoneTime(name: "banner", seconds: 4, line: 2),
+            MilestoneTime(name: MilestoneTime.verdict, seconds: seconds, line: 9),
+        ]
+        return result
+    }
+
+    /// Nights of (commit, seconds), oldest first, as the store returns them: newest first.
+    static func history(_ nights: [(String, Double)], host: String = PerformanceFindingTests.host) -> [PerformanceSample] {
+        nights.enumerated().map { index, night in
+            PerformanceSample(
+                runID: String(format: "20261101-%06d-abcd", index), started: Date(timeIntervalSince1970: Double(index) * 86_400), hostKey: host,
+                result: result(night.1, commit: night.0))
+        }.reversed()
+    }
+
+    static func analyzer(_ cell: CellResult, history: [PerformanceSample]) -> PerformanceAnalyzer {
+        PerformanceAnalyzer(runID: "20261201-000000-ffff", hostKeys: ["qemu-tcg": host], cells: [cell], rules: [cell.cellID: PerformanceRules()], history: [cell.cellID: history])
+    }
+
+    static let commitA = "84b01ca77aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    static let commitB = "3c6192ea0bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+    static let commitC = "5d5d5d5d5ccccccccccccccccccccccccccccccc"
+    /// Eight nights at commit A: 80 s give or take a second.
+    static let quiet: [(String, Double)] = [79, 81, 80, 82, 78, 80, 81, 79].map { (commitA, $0) }
+
+    @Test("a commit that adds a delay before the pass line: slower, confirmed by the re-boot; the text names band and commits")
+    func slower() throws {
+        let now = Self.result(127, commit: Self.commitB)
+        let analyzer = Self.analyzer(now, history: Self.history(Self.quiet))
+        #expect(analyzer.suspects.map(\.cellID) == [now.cellID])
+        #expect(analyzer.findings(confirmations: [:]).isEmpty, "one slow boot is noise until the re-boot agrees")
+        let findings = analyzer.findings(confirmations: [now.cellID: Self.result(125, commit: Self.commitB)])
+        let finding = try #require(findings.first)
+        #expect(findings.count == 1, "the banner milestone did not move: only the time to pass")
+        #expect(finding.kind == .slower)
+        #expect(finding.title == "pass O0/i386 time to pass 80 s → 127 s (+59 %, band ±10 % over 8 runs), fixture 84b01ca77..3c6192ea0")
+        #expect(finding.text.hasPrefix("[slower] pass O0/i386 time to pass"))
+        #expect(finding.detail.contains("re-boot in the same run: 125 s"))
+        #expect(finding.commits == [Finding.CommitChange(component: "fixture", before: Self.commitA, after: Self.commitB)])
+    }
+
+    @Test("the re-boot lands inside the band: no finding")
+    func rebootInside() {
+        let now = Self.result(127, commit: Self.commitB)
+        #expect(Self.analyzer(now, history: Self.history(Self.quiet)).findings(confirmations: [now.cellID: Self.result(81, commit: Self.commitB)]).isEmpty)
+    }
+
+    @Test("a later commit removing the delay: faster, against the slow level; the slow level itself is not reported again")
+    func faster() throws {
+        let slowNight = Self.quiet + [(Self.commitB, 127)]
+        let again = Self.result(128, commit: Self.commitB)
+        #expect(Self.analyzer(again, history: Self.history(slowNight)).suspects.isEmpty, "127 s again at B: the new level, not news")
+        let now = Self.result(80, commit: Self.commitC)
+        let analyzer = Self.analyzer(now, history: Self.history(slowNight))
+        let finding = try #require(analyzer.findings(confirmations: [now.cellID: Self.result(81, commit: Self.commitC)]).first)
+        #expect(finding.kind == .faster)
+        #expect(finding.title.hasPrefix("pass O0/i386 time to pass 127 s → 80 s (-37 %"))
+        #expect(finding.title.hasSuffix("fixture 3c6192ea0..5d5d5d5d5"))
+    }
+
+    @Test("jitter inside the band gives nothing", arguments: [76.0, 80, 84, 87])
+    func jitter(seconds: Double) {
+        let noisy: [(String, Double)] = [74, 86, 80, 77, 84, 79, 83, 76].map { (Self.commitA, $0) }
+        let now = Self.result(seconds, commit: Self.commitA)
+        let analyzer = Self.analyzer(now, history: Self.history(noisy))
+        #expect(analyzer.suspects.isEmpty)
+        #expect(analyzer.findings(confirmations: [now.cellID: now]).isEmpty)
+    }
+
+    @Test("a noisy history widens the band: MAD, not a fixed percentage")
+    func noisyBand() throws {
+        let noisy: [(String, Double)] = [60, 100, 80, 70, 90, 65, 95, 80].map { (Self.commitA, $0) }
+        let band = try #require(PerformanceBand.baseline(newestFirst: Self.history(noisy).compactMap(\.result.secondsToVerdict), rules: PerformanceRules()))
+        #expect(band.median == 80)
+        #expect(band.halfWidth > 40, "3 × 1.4826 × MAD (12.5 s)")
+        #expect(Self.analyzer(Self.result(110, commit: Self.commitA), history: Self.history(noisy)).suspects.isEmpty)
+    }
+
+    @Test("only results of the same host, backend and configuration count")
+    func comparableOnly() {
+        let now = Self.result(127, commit: Self.commitB)
+        #expect(Self.analyzer(now, history: Self.history(Self.quiet, host: "other | host")).suspects.isEmpty, "another host: no band")
+        var changed = Self.history(Self.quiet)
+        for index in changed.indices { changed[index].result.configuration?["boot timeout"] = "0123456789ab" }
+        #expect(Self.analyzer(now, history: changed).suspects.isEmpty, "another configuration: no band")
+        var failing = Self.history(Self.quiet)
+        for index in failing.indices { failing[index].result.outcome = .fail }
+        #expect(Self.analyzer(now, history: failing).suspects.isEmpty, "failing results time nothing")
+        #expect(Self.analyzer(now, history: Array(Self.history(Self.quiet).prefix(2))).suspects.isEmpty, "fewer than minHistory results")
+    }
+
+    @Test("a milestone that moved is reported on its own")
+    func milestone() throws {
+        var now = Self.result(80, commit: Self.commitB)
+        now.milestones?[1].seconds = 14
+        let finding = try #require(Self.analyzer(now, history: Self.history(Self.quiet)).findings(confirmations: [now.cellID: now]).first)
+        #expect(finding.title.hasPrefix("pass O0/i386 time to banner 4.0 s → 14.0 s (+250 %"))
+    }
+}
+
+/// Milestones and rates from XMHF64's real serial output (Tests/Fixtures/serial), judged with
+/// the example matrix's own rules.
+@Suite("Milestones")
+struct MilestoneTests {
+    @Test("XMHF → LHV: banner, runtime, first iteration, pass; rates per CPU")
+    func xmhfCapture() throws {
+        let matrix = try MatrixFile.load(path: MatrixFixturesPath.xmhfExample)
+        let chain = try #require(matrix.chains["xmhf-lhv"])
+        #expect(chain.performance.milestones.map(\.name) == ["banner", "runtime", "first-iter"])
+        var machine = try VerdictStateMachine(rules: chain.verdict, smp: 2, hostHasVMX: true, milestones: chain.performance.milestones)
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: MatrixFixturesPath.serial("xmhf-i386-lhv-smp2-bochs.serial.txt"))))
+        // Through the serial line model the boot uses (CRLF lines, as XMHF64 prints them).
+        var scanner = SerialScanner()
+        var decided: Verdict?
+        for line in scanner.feed(bytes) where decided == nil {
+            if case .decide(let verdict) = machine.serialLine(number: line.number, text: line.text, at: .milliseconds(100 * line.number)) { decided = verdict }
+        }
+        let verdict = try #require(decided)
+        #expect(verdict.outcome == .pass)
+        let times = MilestoneTime.timeline(firstOutput: .milliseconds(50), reached: machine.milestoneTimes, verdict: verdict)
+        #expect(times.map(\.name) == ["first-output", "banner", "runtime", "first-iter", "verdict"])
+        #expect(times.map(\.line) == [nil, 1, 79, 388, verdict.lineNumber])
+        #expect(times[2].text == "Transferring control to runtime", "XMHF's own hand-over, not LHV's later one")
+        #expect(abs(times[3].seconds - 38.8) < 1e-9)
+        #expect(times.map(\.seconds) == times.map(\.seconds).sorted())
+        let rates = machine.rates
+        #expect(rates.map(\.cpu) == [0, 1])
+        #expect(rates.allSatisfy { $0.count == 21 && ($0.perSecond ?? 0) > 0 })
+    }
+
+    @Test("without milestones: the first byte and the deciding line")
+    func defaults() throws {
+        var machine = try VerdictStateMachine(rules: VerdictRules(pass: [PassRule(marker: Marker(name: "ok", regex: "OK"))], fail: [], unsupported: []), smp: 1, hostHasVMX: true)
+        _ = machine.serialLine(number: 1, text: "hello", at: .seconds(1))
+        guard case .decide(let verdict) = machine.serialLine(number: 2, text: "OK", at: .seconds(2)) else {
+            Issue.record("OK decides")
+            return
+        }
+        let times = MilestoneTime.timeline(firstOutput: .milliseconds(900), reached: machine.milestoneTimes, verdict: verdict)
+        #expect(times == [MilestoneTime(name: "first-output", seconds: 0.9), MilestoneTime(name: "verdict", seconds: 2, line: 2, text: "OK")])
+        #expect(machine.rates.isEmpty)
+    }
+}
+
+enum MatrixFixturesPath {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let xmhfExample = root.appendingPathComponent("examples/xmhf64-nightly.json").path
+    static func serial(_ name: String) -> String { root.appendingPathComponent("Tests/Fixtures/serial/\(name)").path }
+}
