@@ -163,3 +163,24 @@ enum MatrixFixturesPath {
     static let xmhfExample = root.appendingPathComponent("examples/xmhf64-nightly.json").path
     static func serial(_ name: String) -> String { root.appendingPathComponent("Tests/Fixtures/serial/\(name)").path }
 }
+
+/// Issue 15: the charts are inline SVG, escaped, without script.
+@Suite("Performance charts")
+struct PerformanceChartTests {
+    @Test("cell page: a timeline of the milestones and a history chart; run page: bars of cell times; names escaped")
+    func charts() throws {
+        let generated = try DashboardTests.Generated()
+        defer { generated.remove() }
+        let cell = try #require(generated.runs[0].cells.first { $0.outcome == .pass && $0.milestones != nil })
+        let page = try generated.text("runs/\(DashboardTests.newest)/\(Dashboard.folderName(cell.cellID))/index.html")
+        #expect(page.contains("<svg class=\"chart timeline\""))
+        #expect(page.contains(">runtime &lt;b&gt;</text>") && !page.contains("runtime <b>"))
+        #expect(page.contains(">first-iter</text>") && page.contains(">verdict</text>"))
+        #expect(page.contains("<svg class=\"chart history\""), "three runs of history")
+        #expect(page.contains("fill=\"#2e9e4f\" fill-opacity=\"0.14\""), "the band of the passing runs")
+        let run = try generated.text("runs/\(DashboardTests.newest)/index.html")
+        #expect(run.contains("<svg class=\"chart bars\""))
+        #expect(run.contains("<a href=\"\(Dashboard.folderName(cell.cellID))/index.html\"><text"))
+        #expect(!page.contains("<script") && !run.contains("<script"))
+    }
+}
