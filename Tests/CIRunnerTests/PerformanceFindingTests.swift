@@ -183,4 +183,24 @@ struct PerformanceChartTests {
         #expect(run.contains("<a href=\"\(Dashboard.folderName(cell.cellID))/index.html\"><text"))
         #expect(!page.contains("<script") && !run.contains("<script"))
     }
+
+    @Test("headless Chromium renders the charts from file:// (DOM and a screenshot)", .enabled(if: DashboardTests.chromium != nil, "needs Debian's chromium"))
+    func chromium() async throws {
+        let generated = try DashboardTests.Generated()
+        defer { generated.remove() }
+        let cell = try #require(generated.runs[0].cells.first { $0.outcome == .pass && $0.milestones != nil })
+        let page = generated.folder.appendingPathComponent("runs/\(DashboardTests.newest)/\(Dashboard.folderName(cell.cellID))/index.html")
+        let profile = generated.base.appendingPathComponent("chromium-profile")
+        let dom = try await DashboardTests.chromium(["--dump-dom"], url: page, profile: profile)
+        #expect(dom.succeeded, "chromium: \(dom.summary)")
+        #expect(dom.output.contains("<svg class=\"chart timeline\"") && dom.output.contains("<svg class=\"chart history\""))
+        #expect(dom.output.contains("runtime &lt;b&gt;"), "the escaped name is text in the DOM, not an element")
+        let update = ProcessInfo.processInfo.environment["NESTCI_UPDATE_SCREENSHOT"] == "1"
+        let screenshot = update
+            ? DashboardFixture.root.appendingPathComponent("docs/dashboard-perf.png") : generated.base.appendingPathComponent("dashboard-perf.png")
+        let shot = try await DashboardTests.chromium(["--screenshot=\(screenshot.path)", "--window-size=1000,2300", "--hide-scrollbars"], url: page, profile: profile)
+        #expect(shot.succeeded, "chromium: \(shot.summary)")
+        let png = try Data(contentsOf: screenshot)
+        #expect(png.prefix(4) == Data([0x89, 0x50, 0x4e, 0x47]) && png.count > 10_000)
+    }
 }
