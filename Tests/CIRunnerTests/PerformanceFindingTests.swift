@@ -204,3 +204,44 @@ struct PerformanceChartTests {
         #expect(png.prefix(4) == Data([0x89, 0x50, 0x4e, 0x47]) && png.count > 10_000)
     }
 }
+
+/// `nestci perf`: the times per run and commit, with the band.
+@Suite("nestci perf")
+struct PerfCommandTests {
+    @Test("a table per cell: each run's commits, times and where it fell against the band before it; --json")
+    func table() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-perf-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let matrix = folder.appendingPathComponent("matrix.json").path
+        try FixtureMatrix.matrixText.write(toFile: matrix, atomically: true, encoding: .utf8)
+        let storePath = folder.appendingPathComponent("store").path
+        let store = try ArtifactStore(root: storePath)
+        let host = String(decoding: try JSONEncoder().encode(await HostProbe.fingerprint()), as: UTF8.self)
+        let nights = PerformanceFindingTests.quiet + [(PerformanceFindingTests.commitB, 127.0)]
+        for (index, night) in nights.enumerated() {
+            let id = String(format: "20261101-%06d-abcd", index)
+            let result = PerformanceFindingTests.result(night.1, commit: night.0)
+            try await store.beginRun(id: id, matrix: "fixture-run", matrixPath: matrix, trigger: "test", hostJSON: host, cellIDs: [result.cellID])
+            try await store.finishRun(id: id, results: RunResults(runID: id, matrix: "fixture-run", started: Date(), finished: Date(), cells: [result]))
+        }
+        let cell = PerformanceFindingTests.cell.id
+        let (console, output) = Console.capturing()
+        #expect(await NestCI.main(["perf", matrix, "--store", storePath, "--cell", cell], console: console) == 0, "\(output.err)")
+        let lines = output.out.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("\(cell)  pass fixture O0/i386") == true)
+        let newest = try #require(lines.first { $0.contains("20261101-000008-abcd") })
+        #expect(newest.contains("fixture 3c6192ea0") && newest.contains("127.00") && newest.contains("+59 % slower"))
+        #expect(lines.contains { $0.contains("20261101-000007-abcd") && $0.contains("in band") })
+        #expect(lines.last?.contains("band for the next run: 114.30–139.70 s (median 127.00 s ±10 %, 1 results)") == true, "\(lines.last ?? "")")
+
+        let (jsonConsole, json) = Console.capturing()
+        #expect(await NestCI.main(["perf", matrix, "--store", storePath, "--cell", cell, "--json"], console: jsonConsole) == 0)
+        let decoded = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [[String: Any]]
+        #expect((decoded?.first?["runs"] as? [Any])?.count == 9)
+
+        let (badConsole, bad) = Console.capturing()
+        #expect(await NestCI.main(["perf", matrix, "--store", storePath, "--cell", "nope"], console: badConsole) == 64)
+        #expect(bad.err.contains("no cell nope in"))
+    }
+}
