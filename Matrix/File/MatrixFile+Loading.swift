@@ -47,11 +47,12 @@ struct MatrixFileDecoder {
     static let componentKeys = ["kind", "description", "repository", "revision", "build", "boot", "options", "path", "bits", "commitURL"]
     static let buildKeys = ["command", "outputs", "compiler", "timeout"]
     static let bootKeys = ["kernel", "cmdline", "modules", "handoff", "grub"]
-    static let chainKeys = ["description", "levels", "verdict", "timeouts", "memory", "emulator"]
+    static let chainKeys = ["description", "levels", "verdict", "timeouts", "memory", "emulator", "milestones", "performance"]
     static let levelKeys = ["component", "opt", "bits", "options", "vars", "cmdline"]
     static let verdictKeys = ["pass", "fail", "unsupported", "defaultFailMarkers", "cpuPattern"]
     static let markerKeys = ["name", "regex", "minPerCPU", "cpus"]
     static let timeoutKeys = ["build", "boot"]
+    static let performanceKeys = ["history", "minHistory", "minChangePercent", "band"]
     static let workaroundKeys = ["compiler", "minMajor", "maxMajor", "levels", "flags", "reason"]
     static let knownIssueKeys = ["signature", "component", "expires", "link"]
 
@@ -246,9 +247,11 @@ struct MatrixFileDecoder {
             bootTimeout = timeouts.int("boot", range: 1...86_400) ?? bootTimeout
         }
         let verdict = decodeVerdict(object.object("verdict", required: true, what: "pass markers (and optionally fail markers)"))
-        return Chain(
+        var chain = Chain(
             name: name, levels: levels, verdict: verdict, bootTimeoutSeconds: bootTimeout, buildTimeoutSeconds: buildTimeout,
             memoryMiB: object.int("memory", range: 16...65_536) ?? defaults.memory, emulator: decodeEmulator(object.object("emulator")))
+        chain.performance = decodePerformance(object)
+        return chain
     }
 
     private func decodeVerdict(_ object: ObjectReader?) -> VerdictRules {
@@ -274,6 +277,30 @@ struct MatrixFileDecoder {
         }
         if let pattern = object.string("cpuPattern") {
             if checkRegex(pattern, path: object.childPath("cpuPattern"), value: object["cpuPattern"]) { rules.cpuPattern = pattern }
+        }
+        return rules
+    }
+
+    /// A chain's `milestones` (markers, like `fail`) and `performance` thresholds.
+    private func decodePerformance(_ chain: ObjectReader) -> PerformanceRules {
+        var rules = PerformanceRules()
+        var names: Set<String> = []
+        for (index, (path, value)) in (chain.array("milestones") ?? []).enumerated() {
+            guard let (marker, _, _) = decodeMarker(value, path: path, defaultName: "milestone[\(index)]", allowCounts: false) else { continue }
+            if !names.insert(marker.name).inserted {
+                diagnostics.report(path, value, "duplicate milestone name \(MessageText.quoted(marker.name)) (name each milestone once)")
+                continue
+            }
+            rules.milestones.append(marker)
+        }
+        guard let object = chain.object("performance") else { return rules }
+        object.rejectUnknownKeys(Self.performanceKeys, what: "performance thresholds")
+        rules.history = object.int("history", range: 2...1000) ?? rules.history
+        rules.minHistory = object.int("minHistory", range: 2...1000) ?? rules.minHistory
+        rules.minChangePercent = object.int("minChangePercent", range: 0...1000) ?? rules.minChangePercent
+        rules.band = object.int("band", range: 1...100) ?? rules.band
+        if rules.minHistory > rules.history {
+            diagnostics.report(object.childPath("minHistory"), object["minHistory"], "minHistory \(rules.minHistory) exceeds history \(rules.history): no band could ever be made (lower minHistory or raise history)")
         }
         return rules
     }

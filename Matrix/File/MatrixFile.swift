@@ -122,6 +122,8 @@ public struct Chain: Sendable, Equatable {
     public var memoryMiB: Int
     /// Per-backend emulator settings and whether the cells need VMX (`emulator`).
     public var emulator = ChainEmulator()
+    /// Milestones to time and the thresholds of performance findings (`milestones`, `performance`).
+    public var performance = PerformanceRules()
 
     /// One level of a chain: a component and per-level overrides of the cell's axes.
     public struct Level: Sendable, Equatable {

@@ -22,6 +22,9 @@ public struct Cell: Sendable, Hashable, Codable, Identifiable {
     /// Part of the cell's record, not of its id: changing a CPU model is a change of the
     /// same cell's configuration, as changing its build options is.
     public var emulator: EmulatorSettings?
+    /// The chain's milestones and performance thresholds (nil in plans written before them).
+    /// Not configuration: see ``PerformanceRules``.
+    public var performance: PerformanceRules?
 
     /// `xmhf64 O3/i386 → lhv O3/i386`.
     public var levelSummary: String {

@@ -243,12 +243,13 @@ extension MatrixFile {
                 return .failure(Problem(message: "an \(innerBits.rawValue) level (\(inner.component)) cannot run under an \(outerBits.rawValue) level (\(outer.component))"))
             }
         }
-        return .success(
-            Cell(
-                id: Cell.id(for: values), values: values, chain: chain.name, opt: opt, bits: bits, smp: smp, backend: backend, levels: levels,
-                verdict: chain.verdict, bootTimeoutSeconds: chain.bootTimeoutSeconds, memoryMiB: chain.memoryMiB,
-                needsVMX: chain.emulator.needsVMX ?? levels.contains { $0.kind == Component.Kind.hypervisor.rawValue },
-                emulator: chain.emulator.settings(for: backend)))
+        var cell = Cell(
+            id: Cell.id(for: values), values: values, chain: chain.name, opt: opt, bits: bits, smp: smp, backend: backend, levels: levels,
+            verdict: chain.verdict, bootTimeoutSeconds: chain.bootTimeoutSeconds, memoryMiB: chain.memoryMiB,
+            needsVMX: chain.emulator.needsVMX ?? levels.contains { $0.kind == Component.Kind.hypervisor.rawValue },
+            emulator: chain.emulator.settings(for: backend))
+        cell.performance = chain.performance
+        return .success(cell)
     }
 
     /// Relative local paths are relative to the matrix file's folder.

@@ -39,6 +39,14 @@ enum DashboardFixture {
                     cell: cell, outcome: outcome, rule: rule, reason: reason, line: line, secondsToVerdict: outcome == .pass ? 18.4 + Double(cell.smp) * 38 : 61,
                     bootSeconds: 70, commits: commits, attempts: outcome == .flaky ? 2 : 1)
                 result.artifacts = ["serial": "\(cell.id)/serial.log"]
+                if outcome == .pass, let seconds = result.secondsToVerdict {
+                    // XMHF → LHV's milestones (examples/xmhf64-nightly.json); a <b> in a name shows escaping.
+                    result.milestones = [
+                        MilestoneTime(name: MilestoneTime.firstOutput, seconds: 6.2), MilestoneTime(name: "banner", seconds: 6.9, line: 1),
+                        MilestoneTime(name: "runtime <b>", seconds: 21.4 + Double(index), line: 79),
+                        MilestoneTime(name: "first-iter", seconds: seconds - 12, line: 388), MilestoneTime(name: MilestoneTime.verdict, seconds: seconds, line: line),
+                    ]
+                }
                 results.append(result)
                 if index == 2 { continue }  // pruned: its files are gone
                 let folder = store.appendingPathComponent("\(runID)/\(cell.id)")

@@ -57,7 +57,7 @@ struct EmulatorCommandTests {
         #expect(try String(contentsOfFile: "\(folder)/bochs-commands", encoding: .utf8) == "c\nquit\n")
         let rc = try String(contentsOfFile: "\(folder)/bochsrc", encoding: .utf8)
         for line in [
-            "cpu: model=corei7_skylake_x, count=2, ips=50000000, reset_on_triple_fault=0, ignore_bad_msrs=0",
+            "cpu: model=corei7_skylake_x, count=2, ips=10000000, reset_on_triple_fault=0, ignore_bad_msrs=0",
             "memory: guest=1024, host=1024", "display_library: sdl2", "speaker: enabled=0", "sound: driver=dummy",
             "com1: enabled=1, mode=file, dev=\(folder)/serial.txt", "boot: disk", "log: \(folder)/bochs.log",
             "romimage: file=/usr/share/bochs/BIOS-bochs-latest", "vgaromimage: file=/usr/share/vgabios/vgabios.bin",

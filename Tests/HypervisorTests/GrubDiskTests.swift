@@ -48,6 +48,15 @@ struct GrubDiskConfigTests {
         #expect(text.contains("echo ${root} disk 0 next 1"))
         #expect(text.contains("multiboot /boot/x.bin mode=pass\nmodule /boot/m1\nmodule /boot/m2\nmodule --nounzip (hd1)+1\nboot"))
     }
+
+    @Test("timeout=0 everywhere: a template's menu without a timeout gets one, a template's own timeout stays")
+    func templateTimeout() throws {
+        let menu = "{serial}\nmenuentry 'x' {\n{load}\n}\n"
+        #expect(try GrubConfig(kernel: "x.bin", template: menu).render().hasPrefix("set timeout=0\n"))
+        let own = "set timeout=3\n" + menu
+        #expect(try GrubConfig(kernel: "x.bin", template: own).render().hasPrefix("set timeout=3\n"))
+        #expect(try GrubConfig(kernel: "x.bin").render().components(separatedBy: "timeout").count == 2, "the default sets it once")
+    }
 }
 
 @Suite("MBR layout")

@@ -25,7 +25,9 @@ struct DocumentationTests {
             "n": {"description": "d", "levels": [{"component": "hv", "opt": "O0", "bits": "$bits", "options": "--y", "cmdline": "b=2"}, {"component": "g", "vars": {"v": "1"}}],
                   "verdict": {"pass": ["PASS", {"name": "iter", "regex": "iter", "minPerCPU": 3, "cpus": 2}], "fail": [{"name": "f", "regex": "FAIL"}],
                               "unsupported": [{"name": "u", "regex": "no VMX"}], "defaultFailMarkers": false, "cpuPattern": "CPU(\\\\d+)"},
-                  "timeouts": {"build": 10, "boot": 20}, "memory": 512},
+                  "timeouts": {"build": 10, "boot": 20}, "memory": 512,
+                  "milestones": ["banner", {"name": "runtime", "regex": "runtime"}],
+                  "performance": {"history": 8, "minHistory": 3, "minChangePercent": 10, "band": 3}},
             "i": {"levels": [{"component": "hv"}, {"component": "img"}], "verdict": {"pass": ["OK"]}}
           },
           "axes": {"chain": ["n", "i"], "opt": ["O0"], "bits": ["amd64"], "smp": [1, 2], "backend": ["bochs"]},
@@ -54,6 +56,7 @@ struct DocumentationTests {
             MatrixFileDecoder.topKeys, MatrixFileDecoder.componentKeys, MatrixFileDecoder.buildKeys, MatrixFileDecoder.bootKeys,
             MatrixFileDecoder.chainKeys, MatrixFileDecoder.levelKeys, MatrixFileDecoder.verdictKeys, MatrixFileDecoder.markerKeys,
             MatrixFileDecoder.timeoutKeys, MatrixFileDecoder.workaroundKeys, MatrixFileDecoder.knownIssueKeys,
+            MatrixFileDecoder.performanceKeys,
         ]
         keys.formUnion(lists.joined())
         #expect(keys.count >= 45, "the reader met every section: \(keys.sorted())")

@@ -7,8 +7,10 @@ enum BenchCommand {
         name: "bench", summary: "measure nestci: builds, boots, evidence parsing, store listing (figures and ratios)",
         discussion: """
             builds    12 requests sharing 4 keys: builds run / unique keys, cache-hit re-run vs cold, nestci CPU share
-            boots     16 fixture cells on qemu-tcg: verdict latency, matrix wall time vs its lower bound
-            serial    8 fixture guests flooding serial at once: nestci peak RSS, largest raw capture
+            boots     16 fixture cells on qemu-tcg: verdict latency, matrix wall time vs its lower bound;
+                      a Bochs fixture cell with the old and the current Bochs settings: seconds to pass
+            serial    8 fixture guests flooding serial at once: nestci peak RSS, largest raw capture;
+                      the verdict state machine's lines/s with and without milestones
             evidence  serial scan + VMCS parse throughput on 100 MB of synthetic serial output
             store     time to list 10,000 runs from the store's SQLite index
             input     hostile 10 MB matrix and config files through the reader (each < 1 s, < 100 MB)
@@ -28,8 +30,14 @@ enum BenchCommand {
         if what == "evidence" || what == "all" { console.print(EvidenceBenchmark.measure().description) }
         if what == "store" || what == "all" { console.print(try await StoreBenchmark.measure().description) }
         if what == "input" || what == "all" { console.print(try InputBenchmark.measure().description) }
-        if what == "boots" || what == "all" { console.print(try await BootBenchmark.run().description) }
-        if what == "serial" || what == "all" { console.print(try await SerialBenchmark.run().description) }
+        if what == "boots" || what == "all" {
+            console.print(try await BootBenchmark.run().description)
+            console.print(try await BochsBootBenchmark.run()?.description ?? "boots: Bochs cannot run here, no Bochs figures")
+        }
+        if what == "serial" || what == "all" {
+            console.print(try await SerialBenchmark.run().description)
+            console.print(try MilestoneBenchmark.run().description)
+        }
         if what == "bisect" {
             let trials = ProcessInfo.processInfo.environment["NESTCI_BENCH_TRIALS"].flatMap(Int.init) ?? 20
             console.print(try await BisectBenchmark.run(trials: trials) { console.print("  \($0)") }.description)

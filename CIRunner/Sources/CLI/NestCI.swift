@@ -45,7 +45,7 @@ public enum NestCI {
             PlanCommand.entry, BuildCommand.entry, RunCommand.entry, DemoCommand.entry, RunsCommand.entry, ShowCommand.entry,
             ReportCommand.entry, FetchCommand.entry, JudgeCommand.entry, VMCSCommand.entry, ServeCommand.entry, TriggerCommand.entry,
             CancelCommand.entry, QueueCommand.entry, BisectCommand.entry, BenchCommand.entry, StoreStressCommand.entry,
-            TriageCommand.entry, CellCommand.entry, IngestCommand.entry, ExportCommand.entry,
+            TriageCommand.entry, CellCommand.entry, IngestCommand.entry, ExportCommand.entry, PerfCommand.entry,
         ]
     }
 

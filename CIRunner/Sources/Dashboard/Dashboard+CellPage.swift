@@ -62,6 +62,10 @@ extension Dashboard {
             body += Self.bisectStepsHTML(record, templates: run.commitURLs, root: "../../")
         }
 
+        if let milestones = cell.milestones, !milestones.isEmpty {
+            body += "<h2>Timeline of this boot</h2>\n" + PerformanceCharts.timeline(milestones)
+        }
+
         body += "<h2>Evidence</h2>\n"
         if run.artifactsPruned {
             body += "<p><span class=\"pruned\">artifacts pruned</span> <span class=\"note\">Retention removed this run's logs and dumps; the verdict above is kept.</span></p>\n"
@@ -96,7 +100,8 @@ extension Dashboard {
 
         let entries = history?.entries ?? []
         if !entries.isEmpty {
-            body += "<h2>History of this cell</h2>\n<table class=\"list\"><tr><th>run</th><th>started</th><th>outcome</th></tr>\n"
+            body += "<h2>History of this cell</h2>\n" + PerformanceCharts.history(entries)
+            body += "<table class=\"list\"><tr><th>run</th><th>started</th><th>outcome</th></tr>\n"
             for entry in entries {
                 let runFolder = Self.folderName(entry.runID)
                 var name = HTML.escape(entry.runID)

@@ -43,6 +43,8 @@ extension Dashboard {
 
         body += "<h2>Matrix</h2>\n" + gridHTML(RunGrid(run.cells), flagged: flagged)
         body += "<p class=\"legend\">" + Outcome.allCases.map { "\(HTML.badge($0))" }.joined() + " · outlined: named in a finding</p>"
+        let bars = PerformanceCharts.cellTimes(run.cells)
+        if !bars.isEmpty { body += "\n<h2>Seconds to the verdict</h2>\n" + bars }
 
         try write(
             HTML.page(title: "\(run.matrix) \(run.id) · \(title)", root: "../../", breadcrumbs: [("runs", "../../index.html"), (run.id, nil)], body: body),

@@ -9,12 +9,15 @@ public struct DashboardCellHistory: Sendable, Codable, Equatable {
         public var outcome: Outcome
         /// The run's artifacts were pruned (its page still exists, without logs).
         public var pruned: Bool
+        /// Seconds to the verdict (the history chart), nil when none was recorded.
+        public var seconds: Double?
 
-        public init(runID: String, started: Date, outcome: Outcome, pruned: Bool = false) {
+        public init(runID: String, started: Date, outcome: Outcome, pruned: Bool = false, seconds: Double? = nil) {
             self.runID = runID
             self.started = started
             self.outcome = outcome
             self.pruned = pruned
+            self.seconds = seconds
         }
     }
 
@@ -36,7 +39,7 @@ public struct DashboardCellHistory: Sendable, Codable, Equatable {
         var entries: [String: (cellID: String, entries: [Entry])] = [:]
         for run in runs {
             for cell in run.cells {
-                let entry = Entry(runID: run.id, started: run.started, outcome: cell.outcome, pruned: run.artifactsPruned)
+                let entry = Entry(runID: run.id, started: run.started, outcome: cell.outcome, pruned: run.artifactsPruned, seconds: cell.secondsToVerdict)
                 entries[key(matrix: run.matrix, cellID: cell.cellID), default: (cell.cellID, [])].entries.append(entry)
             }
         }

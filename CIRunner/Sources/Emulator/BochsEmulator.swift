@@ -19,6 +19,15 @@ public struct BochsEmulator: Emulator {
         "p4_prescott_celeron_336", "athlon64_clawhammer", "athlon64_venice", "turion64_tyler", "phenom_8650_toliman",
         "zambezi", "trinity_apu", "ryzen",
     ]
+    /// Emulated instructions per guest second. With Bochs' default `clock: sync=none` guest
+    /// time is counted in instructions, so every delay loop and timer wait of the BIOS,
+    /// GRUB and the guest costs instructions in proportion to ips: at 10 M a fixture cell's
+    /// boot to its pass line took 2.5–2.9 s here against 5.7–6.5 s at 50 M (DESIGN.md's
+    /// first value) and 17 s at 200 M, with the same serial output and verdict;
+    /// `sync=realtime`, `quantum` and leaving out the VGA BIOS changed nothing measurable
+    /// (`nestci bench boots` prints the figures). A chain can set its own with a
+    /// `cpu: ips=N` line in `emulator.bochs.lines`.
+    public static let defaultIPS = 10_000_000
     /// ata0-master, ata0-slave, ata1-master, ata1-slave.
     static let channels = ["ata0-master", "ata0-slave", "ata1-master", "ata1-slave"]
 
@@ -81,7 +90,7 @@ public struct BochsEmulator: Emulator {
             "display_library: sdl2",
             "romimage: file=\(biosImage)",
             "vgaromimage: file=\(vgaBiosImage)",
-            "cpu: model=\(plan.cpuModel ?? Self.defaultCPUModel), count=\(plan.smp), ips=50000000, reset_on_triple_fault=0, ignore_bad_msrs=0",
+            "cpu: model=\(plan.cpuModel ?? Self.defaultCPUModel), count=\(plan.smp), ips=\(Self.defaultIPS), reset_on_triple_fault=0, ignore_bad_msrs=0",
             "memory: guest=\(plan.memoryMiB), host=\(plan.memoryMiB)",
             // The ALSA plugin aborts without a sound device.
             "speaker: enabled=0",

@@ -9,6 +9,8 @@ extension Finding {
         case .regression: "regression"
         case .fix: "fix"
         case .regressionAcrossAxis: "axis"
+        case .slower: "slower"
+        case .faster: "faster"
         }
     }
 

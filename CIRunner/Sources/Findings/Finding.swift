@@ -14,6 +14,10 @@ public struct Finding: Sendable, Codable, Equatable {
         case fix
         /// Cells equal except in one user axis: its first value passes, another fails.
         case regressionAcrossAxis
+        /// A PASS cell's time to pass or to a milestone is above its history's band (twice).
+        case slower
+        /// Below its band (twice): an optimisation confirmed.
+        case faster
     }
 
     public var kind: Kind

@@ -14,8 +14,9 @@ import Matrix
 /// map-valued parts two levels deeper.
 public enum CellConfiguration {
     /// Keys of the encoded ``Cell`` that are its identity (equal for one cell id) or derived
-    /// from other keys, so not configuration.
-    static let identityKeys: Set<String> = ["id", "values", "chain", "opt", "bits", "smp", "backend", "needsVMX"]
+    /// from other keys, or only say how the boot is timed and judged for speed
+    /// (`performance`), so not configuration.
+    static let identityKeys: Set<String> = ["id", "values", "chain", "opt", "bits", "smp", "backend", "needsVMX", "performance"]
 
     /// Friendlier names for some top-level keys.
     static let partNames: [String: String] = [

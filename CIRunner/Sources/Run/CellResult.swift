@@ -40,6 +40,11 @@ public struct CellResult: Sendable, Codable, Equatable {
     /// How it failed, comparably across boots (nil for PASS/FLAKY/SKIP, and in results
     /// recorded before signatures existed): ``FailureSignature``.
     public var signature: FailureSignature?
+    /// The deciding boot's timeline: first serial byte, the chain's milestones, the deciding
+    /// line (nil in results recorded before milestones existed). See ``MilestoneTime``.
+    public var milestones: [MilestoneTime]?
+    /// Per-CPU pass rules' counting rates in the deciding boot (nil when none counted).
+    public var rates: [CountingRate]?
 
     public init(
         cell: Cell, outcome: Outcome, rule: String, reason: String, line: Int? = nil, secondsToVerdict: Double? = nil,

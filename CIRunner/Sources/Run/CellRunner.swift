@@ -111,9 +111,7 @@ struct CellRunner: Sendable {
             attempt += 1
             let attemptFolder = "\(evidence.folder)/attempt-\(attempt)"
             onEvent(.cellBooting(cellID: cell.id, label: cell.levelSummary, attempt: attempt))
-            let request = BootRequest(
-                plan: plan, rules: cell.verdict, folder: attemptFolder, deadline: .seconds(cell.bootTimeoutSeconds),
-                hostHasVMX: !cell.needsVMX || vmx.supported, vmxReason: vmx.reason, serialLimit: options.serialLogLimit)
+            let request = bootRequest(cell, plan: plan, folder: attemptFolder, vmx: vmx)
             let boot = await slots.withSlot(priority: expected[cell.id] ?? .infinity) { await BootRunner.run(request) }
             bootSeconds += boot.timeToDecision.seconds + boot.stopDuration.seconds
             // (A cell that needs VMX where there is none never gets here: vmxSkipReason.)
@@ -142,6 +140,8 @@ struct CellRunner: Sendable {
                 cell: cell, outcome: outcome, rule: verdict.rule, reason: reason, line: verdict.lineNumber,
                 secondsToVerdict: verdict.seconds, bootSeconds: bootSeconds, commits: evidence.commits, attempts: attempt)
             result.verdictLatencySeconds = boot.verdictLatency?.seconds
+            result.milestones = boot.milestones
+            result.rates = boot.rates.isEmpty ? nil : boot.rates
             return result
         }
     }
@@ -151,7 +151,7 @@ struct CellRunner: Sendable {
         if Task.isCancelled || ProcessRegistry.shared.isShuttingDown { throw CancellationError() }
     }
 
-    private func makeDisks(_ cell: Cell, records: [BuildRecord?], evidence: inout CellEvidence) async throws -> [BootDisk] {
+    func makeDisks(_ cell: Cell, records: [BuildRecord?], evidence: inout CellEvidence) async throws -> [BootDisk] {
         var result: [BootDisk] = []
         for (index, level) in cell.levels.enumerated() {
             if let image = level.imagePath {

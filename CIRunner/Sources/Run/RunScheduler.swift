@@ -74,7 +74,9 @@ public struct RunScheduler: Sendable {
         let run = RunResults(
             runID: runID, matrix: plan.matrix, started: started, finished: Date(),
             cells: results.filter { order[$0.cellID] != nil }.sorted { order[$0.cellID]! < order[$1.cellID]! })
-        let findings = try await store.finishRun(id: runID, results: run, knownIssues: plan.knownIssues, commitURLs: plan.commitURLs)
+        let performance = try await Self.performanceFindings(plan, results: run.cells, runID: runID, host: host, store: store, context: context)
+        let findings = try await store.finishRun(
+            id: runID, results: run, extraFindings: performance, knownIssues: plan.knownIssues, commitURLs: plan.commitURLs)
         return RunOutcome(results: run, findings: findings)
     }
 }

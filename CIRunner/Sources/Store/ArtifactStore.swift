@@ -157,7 +157,10 @@ public actor ArtifactStore {
     /// `findings.json`); a finding matching one is marked known. `commitURLs` are kept for the
     /// dashboard's commit links.
     @discardableResult
-    public func finishRun(id: String, results: RunResults, knownIssues: [KnownIssue] = [], commitURLs: [String: String] = [:]) throws -> [Finding] {
+    /// `extraFindings` (the run's performance findings, which need re-boots) come last.
+    public func finishRun(
+        id: String, results: RunResults, extraFindings: [Finding] = [], knownIssues: [KnownIssue] = [], commitURLs: [String: String] = [:]
+    ) throws -> [Finding] {
         guard let summary = try run(id) else {
             throw StoreError(.notFound, "cannot finish run \(id): it is not in \(root) (call beginRun first)")
         }
@@ -171,7 +174,7 @@ public actor ArtifactStore {
             previousCells: try previous.map { try cells(runID: $0.id) } ?? [],
             dumps: vmcsLoader())
         let known = KnownIssue.active(knownIssues, on: results.finished)
-        let findings = FindingsAnalyzer.markKnown(analysis.findings(), cells: results.cells, runID: id, issues: known.issues)
+        let findings = FindingsAnalyzer.markKnown(analysis.findings(), cells: results.cells, runID: id, issues: known.issues) + extraFindings
         var report = FindingsReport(runID: id, matrix: summary.matrix, previousRunID: previous?.id, findings: findings)
         report.warnings = known.warnings.isEmpty ? nil : known.warnings
         report.commitURLs = commitURLs.isEmpty ? nil : commitURLs

@@ -28,6 +28,8 @@ public struct BootRequest: Sendable {
     /// Most bytes of serial output stored for this boot (head and tail; the middle is cut
     /// while the guest prints). Lines are judged whether stored or not.
     public var serialLimit: Int
+    /// Serial lines to time (the chain's milestones); they decide nothing.
+    public var milestones: [Marker] = []
 
     public init(
         plan: BootPlan, rules: VerdictRules, folder: String, deadline: Duration, hostHasVMX: Bool, vmxReason: String = "",
@@ -76,4 +78,8 @@ public struct BootResult: Sendable {
     public var serialBytes: Int
     /// The emulator's pid (= its process group), nil when it never started.
     public var emulatorPID: Int32?
+    /// The boot's timeline (``MilestoneTime/timeline(firstOutput:reached:verdict:)``).
+    public var milestones: [MilestoneTime] = []
+    /// Per-CPU pass rules' counting rates.
+    public var rates: [CountingRate] = []
 }

@@ -16,7 +16,7 @@ public enum BootRunner {
         do {
             machine = try VerdictStateMachine(
                 rules: request.rules, smp: request.plan.smp, hostHasVMX: request.hostHasVMX, vmxReason: request.vmxReason,
-                tailLimit: request.tailLines)
+                tailLimit: request.tailLines, milestones: request.milestones)
         } catch {
             return infraResult(request, reason: "\(error)", rule: "bad-rules")
         }
@@ -152,6 +152,8 @@ public enum BootRunner {
             capture: capture, termination: exit.summary)
         boot.firstOutput = firstOutput
         boot.emulatorPID = process.pid
+        boot.milestones = MilestoneTime.timeline(firstOutput: firstOutput, reached: machine.milestoneTimes, verdict: verdict)
+        boot.rates = machine.rates
         return boot
     }
 

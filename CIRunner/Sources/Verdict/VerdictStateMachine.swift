@@ -27,6 +27,9 @@ public struct VerdictStateMachine {
     /// Per pass rule: seen at all / count per CPU id.
     private var passSeen: [Bool]
     private var perCPU: [[Int: Int]]
+    /// Per pass rule and CPU: the times of the first and the last match, for ``rates``.
+    private var countTimes: [[Int: (first: Double, last: Double)]]
+    private var milestones: MilestoneRecorder
     private var tail: [String] = []
     private var grub = GrubErrorWatch()
     private var tailStart = 0
@@ -39,7 +42,10 @@ public struct VerdictStateMachine {
     ///     whether an "unsupported" line is SKIP (no) or FAIL (yes).
     ///   - vmxReason: the probe's words, quoted in a SKIP.
     ///   - tailLimit: how many last lines a TIMEOUT or stopped guest carries.
-    public init(rules: VerdictRules, smp: Int, hostHasVMX: Bool, vmxReason: String = "", tailLimit: Int = 20) throws {
+    ///   - milestones: lines to time (``milestoneTimes``); they decide nothing.
+    public init(
+        rules: VerdictRules, smp: Int, hostHasVMX: Bool, vmxReason: String = "", tailLimit: Int = 20, milestones: [Marker] = []
+    ) throws {
         passRules = try rules.pass.map { try CompiledMarker($0.marker) }
         passMinimum = rules.pass.map(\.minPerCPU)
         passCPUs = rules.pass.map { max(1, $0.cpus ?? smp) }
@@ -55,6 +61,8 @@ public struct VerdictStateMachine {
         self.tailLimit = max(1, tailLimit)
         passSeen = Array(repeating: false, count: rules.pass.count)
         perCPU = Array(repeating: [:], count: rules.pass.count)
+        countTimes = Array(repeating: [:], count: rules.pass.count)
+        self.milestones = try MilestoneRecorder(milestones)
     }
 
     /// One complete serial line (without its line ending), `number` 1-based, `at` the
@@ -64,6 +72,7 @@ public struct VerdictStateMachine {
         let text = Self.clean(rawText)
         linesSeen += 1
         remember(text)
+        milestones.observe(text, number: number, at: at)
         if let error = grub.observe(text) {
             return decide(
                 .infra, rule: "grub-error",
@@ -93,7 +102,9 @@ public struct VerdictStateMachine {
             if passMinimum[index] == nil {
                 passSeen[index] = true
             } else {
-                perCPU[index][cpuID(in: text, match: match), default: 0] += 1
+                let cpu = cpuID(in: text, match: match)
+                perCPU[index][cpu, default: 0] += 1
+                countTimes[index][cpu] = (countTimes[index][cpu]?.first ?? at.seconds, at.seconds)
             }
             if isMet(index) { completed = passRules[index].name }
         }
@@ -167,6 +178,21 @@ public struct VerdictStateMachine {
             let counts = (0..<passCPUs[index]).map { "CPU\($0) \(perCPU[index][$0, default: 0])/\(minimum)" }
             return "\(name) " + counts.joined(separator: " ")
         }.joined(separator: ", ")
+    }
+
+    /// The chain's milestones reached so far, in the chain's order.
+    public var milestoneTimes: [MilestoneTime] { milestones.times }
+
+    /// How fast each per-CPU pass rule counted, per CPU that matched it.
+    public var rates: [CountingRate] {
+        passRules.indices.filter { passMinimum[$0] != nil }.flatMap { index in
+            countTimes[index].keys.sorted().map { cpu in
+                let times = countTimes[index][cpu]!
+                return CountingRate(
+                    rule: passRules[index].name, cpu: cpu, count: perCPU[index][cpu, default: 0], firstSeconds: times.first,
+                    lastSeconds: times.last)
+            }
+        }
     }
 
     /// The last lines seen, oldest first.

@@ -99,6 +99,10 @@ public struct GrubConfig: Sendable, Hashable, Codable {
         ]
         var text = template ?? Self.defaultTemplate
         for (placeholder, value) in replacements { text = text.replacingOccurrences(of: placeholder, with: value) }
+        // A template's menu without a timeout waits for a key nobody presses (GRUB leaves
+        // `timeout` unset): the boot would only end at its deadline. A template that sets
+        // one keeps it.
+        if !text.contains("timeout") { text = "set timeout=0\n" + text }
         return text
     }
 

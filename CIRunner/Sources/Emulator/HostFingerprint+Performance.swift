@@ -1,0 +1,11 @@
+import Matrix
+
+extension HostFingerprint {
+    /// What must be equal for two boots' timings to be comparable: the machine (host name,
+    /// CPU model, kernel) and the emulator's version. A new qemu or kernel starts a new
+    /// history instead of reading as the hypervisor's change.
+    public func performanceKey(for backend: Backend) -> String {
+        let emulator = backend == .bochs ? bochsVersion : qemuVersion
+        return [hostname, cpuModel, kernel, "\(backend.rawValue) \(emulator ?? "?")"].joined(separator: " | ")
+    }
+}
