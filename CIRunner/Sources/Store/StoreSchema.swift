@@ -93,5 +93,11 @@ enum StoreSchema {
         ALTER TABLE runs ADD COLUMN pruned REAL;
         ALTER TABLE runs ADD COLUMN pruned_bytes INTEGER NOT NULL DEFAULT 0;
         """,
+        // slurm: the Slurm job arrays of a run, so a restarted nestci watches the same jobs
+        // (SlurmExecutor; ArtifactStore+SlurmJobs.swift).
+        """
+        CREATE TABLE slurm_jobs(run_id TEXT NOT NULL, job_id TEXT NOT NULL, kind TEXT NOT NULL,
+                                spool TEXT NOT NULL, submitted REAL NOT NULL, PRIMARY KEY(run_id, job_id));
+        """,
     ]
 }
