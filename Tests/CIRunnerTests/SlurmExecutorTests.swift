@@ -1,0 +1,79 @@
+import Foundation
+import Hypervisor
+import Matrix
+import Testing
+
+@testable import CIRunner
+
+extension RealProcessSuite {
+/// The Slurm executor against a real one-node Slurm cluster (slurmctld, slurmd, munged of
+/// its own), booting the fixture kernels under qemu-tcg in Slurm tasks.
+@Suite("Slurm executor on a one-node cluster", .serialized, .enabled(if: SlurmTestCluster.enabled, SlurmTestCluster.reason))
+struct SlurmExecutorTests {
+    @Test("the fixture matrix through Slurm has the same outcome per cell id as a local run; nothing is left queued")
+    func sameOutcomesAsLocal() async throws {
+        let fixture = try await FixtureMatrix.make(matrix: SlurmTestCluster.matrix(chains: ["pass", "fail", "vmcs"]))
+        defer { fixture.remove() }
+        let plan = try MatrixFile.load(path: fixture.matrix).plan()
+        let local = try await RunScheduler(options: RunOptions(store: "\(fixture.folder)/local-store", slots: 2)).run(plan, matrixPath: fixture.matrix)
+        try await SlurmLocalCluster.with { cluster in
+            let slurm = try await SlurmTestCluster.executor(cluster, store: fixture.store).run(plan, matrixPath: fixture.matrix, runID: nil, resume: false)
+            let outcomes = { (run: RunOutcome) in Dictionary(uniqueKeysWithValues: run.results.cells.map { ($0.cellID, $0.outcome) }) }
+            #expect(outcomes(slurm) == outcomes(local), "slurm \(slurm.results.cells.map { "\($0.cellID) \($0.reason)" })")
+            #expect(Set(outcomes(slurm).values) == [.pass, .fail], "the fixture has passing and failing cells")
+            #expect(try await SlurmTestCluster.queue(cluster).isEmpty)
+            let jobs = try await ArtifactStore(root: fixture.store).slurmJobs(runID: slurm.results.runID)
+            #expect(jobs.map(\.kind) == [.builds, .cells], "the job ids are kept in the store")
+        }
+    }
+
+    @Test("a cancelled run scancels its jobs: squeue empty and no emulator left")
+    func cancelLeavesNothing() async throws {
+        let fixture = try await FixtureMatrix.make(matrix: SlurmTestCluster.matrix(chains: ["pass", "fail"]))
+        defer { fixture.remove() }
+        try KillTests.hangingBoots(fixture)
+        let plan = try MatrixFile.load(path: fixture.matrix).plan()
+        try await SlurmLocalCluster.with { cluster in
+            let executor = SlurmTestCluster.executor(cluster, store: fixture.store)
+            let run = Task { try await executor.run(plan, matrixPath: fixture.matrix, runID: nil, resume: false) }
+            let emulators = try await KillTests.waitFor(1, seconds: 180) { EmulatorProcesses.matching(fixture.folder).count }
+            try #require(emulators > 0, "a Slurm task should have started qemu")
+            run.cancel()
+            let ended = await run.result
+            #expect(throws: CancellationError.self) { try ended.get() }
+            #expect(try await SlurmTestCluster.queue(cluster).isEmpty, "squeue after cancel")
+            let left = try await KillTests.waitFor(0, seconds: 1) { EmulatorProcesses.matching(fixture.folder).count }
+            #expect(left == 0, "emulators left: \(EmulatorProcesses.matching(fixture.folder))")
+        }
+    }
+
+    @Test("slurmd killed mid-run with its tasks: they are INFRA, requeued once slurmd is back, and the run completes")
+    func nodeLostMidRun() async throws {
+        let fixture = try await FixtureMatrix.make(matrix: SlurmTestCluster.matrix(chains: ["pass", "fail"]))
+        defer { fixture.remove() }
+        let plan = try MatrixFile.load(path: fixture.matrix).plan()
+        let events = Mutex<[String]>([])
+        try await SlurmLocalCluster.with { cluster in
+            let executor = SlurmTestCluster.executor(cluster, store: fixture.store) { event in
+                if case .cellBooting(let cellID, let label, let attempt) = event { events.withLock { $0.append("\(cellID) \(attempt) \(label)") } }
+            }
+            let run = Task { try await executor.run(plan, matrixPath: fixture.matrix, runID: nil, resume: false) }
+            let running = try await KillTests.waitFor(1, seconds: 180) { events.withLock { $0.filter { $0.contains("slurm job") }.count } }
+            try #require(running > 0, "a cell task should be running")
+            await cluster.killNode()
+            // Down once slurmctld stops hearing from it (SlurmdTimeout=5), then back.
+            let deadline = Date().addingTimeInterval(90)
+            while Date() < deadline, !(try await cluster.client("sinfo", ["--noheader", "--format=%t"])).contains("down") {
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            try await cluster.startSlurmd()
+            let outcome = try await run.value
+            let lost = events.withLock { $0.filter { $0.contains("INFRA, requeued") } }
+            #expect(!lost.isEmpty, "events: \(events.withLock { $0 })")
+            #expect(Dictionary(uniqueKeysWithValues: outcome.results.cells.map { ($0.cellID, $0.outcome) }).values.sorted { $0.rawValue < $1.rawValue } == [.fail, .pass],
+                "\(outcome.results.cells.map { "\($0.cellID) \($0.outcome.rawValue) \($0.reason)" })")
+            #expect(try await SlurmTestCluster.queue(cluster).isEmpty)
+        }
+    }
+}
+}
