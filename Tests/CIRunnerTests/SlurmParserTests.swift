@@ -99,10 +99,11 @@ struct SlurmParserTests {
         defer { try? FileManager.default.removeItem(atPath: spool) }
         try SlurmSpool.writeScripts(spool, nestci: "/bin/echo", cache: "\(spool)/c`id`", runID: "r1", builderNoWorkarounds: false)
         try "cell-a\n".write(toFile: "\(spool)/cells.txt", atomically: true, encoding: .utf8)
+        try "\(spool)/m $(x).json\n".write(toFile: "\(spool)/matrix.txt", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: "\(spool)/status", withIntermediateDirectories: true)
         let result = try await runScript("\(spool)/\(SlurmSpool.cellScript)", in: spool)
         #expect(result.status == 0)
-        #expect(result.output.contains("cell run \(spool)/matrix.json --cell cell-a --out \(spool)/bundles/0 --cache \(spool)/c`id` --run-id r1"))
+        #expect(result.output.contains("cell run \(spool)/m $(x).json --cell cell-a --out \(spool)/bundles/0 --cache \(spool)/c`id` --run-id r1"))
         #expect(!FileManager.default.fileExists(atPath: "\(spool)/pwned") && !FileManager.default.fileExists(atPath: "pwned"))
         #expect(SlurmSpool.statuses(spool).map(\.exit) == [0])
     }

@@ -14,10 +14,9 @@ enum SlurmTestCluster {
 
     /// The fixture matrix cut to `chains` at O0/i386 (one build; one cell per chain).
     static func matrix(chains: [String]) -> String {
-        FixtureMatrix.matrixText
-            .replacingOccurrences(of: "\"chain\": [\"pass\", \"fail\", \"smp\", \"vmcs\"]", with: "\"chain\": [\(chains.map { "\"\($0)\"" }.joined(separator: ", "))]")
-            .replacingOccurrences(of: "\"opt\": [\"O0\", \"O2\"]", with: "\"opt\": [\"O0\"]")
-            .replacingOccurrences(of: "\"bits\": [\"i386\", \"amd64\"]", with: "\"bits\": [\"i386\"]")
+        let lines = FixtureMatrix.matrixText.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("\"exclude\"") }
+        let axes = "  \"axes\": {\"chain\": [\(chains.map { "\"\($0)\"" }.joined(separator: ", "))], \"opt\": [\"O0\"], \"bits\": [\"i386\"], \"smp\": [1], \"backend\": [\"qemu-tcg\"]}"
+        return lines.map { $0.contains("\"axes\"") ? axes : String($0) }.joined(separator: "\n")
     }
 
     static func executor(_ cluster: SlurmLocalCluster, store: String, onEvent: @escaping @Sendable (RunEvent) -> Void = { _ in }) -> SlurmExecutor {

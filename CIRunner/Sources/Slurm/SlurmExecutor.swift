@@ -38,7 +38,7 @@ public struct SlurmExecutor: Executor {
             run = existing
         } else {
             let spool = URL(fileURLWithPath: slurm.spool ?? "\(options.store)/slurm/\(runID)").standardizedFileURL.path
-            let spoolMatrix = try SlurmSpool.prepare(spool, matrixPath: matrixPath, plan: plan)
+            let spoolMatrix = try SlurmSpool.prepare(spool, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path, plan: plan)
             run = try await ingester.begin(
                 runID: runID, plan: plan, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path,
                 matrixDigest: try CellBundle.matrixDigest(path: spoolMatrix), trigger: options.trigger)
@@ -127,7 +127,8 @@ public struct SlurmExecutor: Executor {
                         case .requeue(let position, let jobID, let reason):
                             onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: task.restarts + 1))
                             let result = try await client("scontrol", ["requeue", jobID])
-                            if !result.succeeded {
+                            // "pending execution": requeued already (by Slurm itself, on node loss).
+                            if !result.succeeded, !result.output.contains("pending execution") {
                                 machine.markFinished(position)
                                 try await record(infra: "\(reason); scontrol requeue \(jobID) failed: \(result.output.prefix(300))", cell: cells[run.cells[position]], run: run, store: store, attempts: task.restarts + 1)
                             }

@@ -4,7 +4,8 @@ import Matrix
 
 /// A Slurm run's spool folder, on a filesystem every node sees:
 ///
-///     matrix.json        the matrix as submitted (tasks never read a file edited since)
+///     matrix.txt         the matrix file the tasks read (its path: relative repositories
+///                        stay relative to it; a bundle of an edited matrix is refused at ingest)
 ///     builds.txt         build key per array index (line N+1 is index N)
 ///     cells.txt          cell id per array index
 ///     build.sh cell.sh   the task scripts (every value single-quoted)
@@ -17,13 +18,13 @@ enum SlurmSpool {
 
     static func jobName(_ kind: String, _ runID: String) -> String { "nestci-\(kind)-\(runID)" }
 
-    /// Makes the folder and its index files; returns the copied matrix's path.
+    /// Makes the folder and its index files; returns the matrix's path (absolute).
     static func prepare(_ spool: String, matrixPath: String, plan: Plan) throws -> String {
         for sub in ["logs", "bundles", "status"] {
             try FileManager.default.createDirectory(atPath: "\(spool)/\(sub)", withIntermediateDirectories: true)
         }
-        let matrix = "\(spool)/matrix.json"
-        try AtomicFile.write(try Data(contentsOf: URL(fileURLWithPath: matrixPath)), to: matrix)
+        let matrix = matrixPath
+        try AtomicFile.write(Data("\(matrix)\n".utf8), to: "\(spool)/matrix.txt")
         try AtomicFile.write(Data(plan.builds.map { "\($0.key)\n" }.joined().utf8), to: "\(spool)/builds.txt")
         try AtomicFile.write(Data(plan.cells.map { "\($0.id)\n" }.joined().utf8), to: "\(spool)/cells.txt")
         return matrix
@@ -39,7 +40,7 @@ enum SlurmSpool {
             # nestci build task of run \(runID) (generated; array index = line of builds.txt)
             unset NESTCI_SUPERVISOR
             key=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(q("\(spool)/builds.txt")))
-            exec \(q(nestci)) build \(q("\(spool)/matrix.json")) --only "$key" --cache \(q(cache))\(noWorkarounds)
+            exec \(q(nestci)) build "$(cat \(q("\(spool)/matrix.txt")))" --only "$key" --cache \(q(cache))\(noWorkarounds)
 
             """
         let cell = """
@@ -48,7 +49,7 @@ enum SlurmSpool {
             unset NESTCI_SUPERVISOR
             attempt=${SLURM_RESTART_COUNT:-0}
             cell=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(q("\(spool)/cells.txt")))
-            \(q(nestci)) cell run \(q("\(spool)/matrix.json")) --cell "$cell" --out \(q("\(spool)/bundles"))/"$attempt" --cache \(q(cache)) --run-id \(q(runID)) --retries 0\(noWorkarounds)
+            \(q(nestci)) cell run "$(cat \(q("\(spool)/matrix.txt")))" --cell "$cell" --out \(q("\(spool)/bundles"))/"$attempt" --cache \(q(cache)) --run-id \(q(runID)) --retries 0\(noWorkarounds)
             status=$?
             status_file=\(q("\(spool)/status"))/"$SLURM_ARRAY_TASK_ID.$attempt"
             printf '%s\\n' "$status" > "$status_file.tmp" && mv "$status_file.tmp" "$status_file"

@@ -27,6 +27,8 @@ struct SlurmWatch {
     private var lastSeen: [Int: (state: String, restarts: Int)] = [:]
     private var released: Set<String> = []
     private var startedSeen: Set<String> = []
+    /// Attempts already requeued (scontrol may report the ended state once more after).
+    private var requeued: Set<String> = []
 
     init(retries: Int, finished: Set<Int> = []) {
         self.retries = retries
@@ -73,7 +75,9 @@ struct SlurmWatch {
             retryable = nil
         }
         if let retryable {
-            if task.restarts < retries { return [.requeue(index: index, jobID: task.jobID, reason: retryable)] }
+            if task.restarts < retries {
+                return requeued.insert("\(index).\(task.restarts)").inserted ? [.requeue(index: index, jobID: task.jobID, reason: retryable)] : []
+            }
             finished.insert(index)
             return task.exitCode == 75 ? [.ingest(index: index, attempt: task.restarts)] : [.infra(index: index, reason: retryable, cancel: nil)]
         }
