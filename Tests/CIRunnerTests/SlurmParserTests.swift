@@ -79,6 +79,13 @@ struct SlurmParserTests {
         #expect(watch.observe(task).first.map { if case .requeue(0, "9", _) = $0 { true } else { false } } == true)
         task.restarts = 2
         if case .infra(0, _, nil) = watch.observe(task).last {} else { Issue.record("retries spent: INFRA") }
+        var killed = SlurmWatch(retries: 1)
+        task.state = "FAILED"
+        task.reason = "NonZeroExitCode"
+        task.restarts = 0
+        task.exitCode = 0
+        #expect(killed.observe(task, scriptEnded: false).first.map { if case .requeue = $0 { true } else { false } } == true,
+            "ended without the script's exit status: killed with its node")
     }
 
     @Test("array specs, time limits and constraints per backend")

@@ -115,7 +115,8 @@ public struct SlurmExecutor: Executor {
             try Task.checkCancellation()
             for job in cellJobs {
                 for task in try await tasks(of: job, spool: spool, cells: run.cells.count, machine: machine) {
-                    for action in machine.observe(task) {
+                    let scriptEnded = task.taskID.map { FileManager.default.fileExists(atPath: "\(spool)/status/\($0).\(task.restarts)") } ?? false
+                    for action in machine.observe(task, scriptEnded: scriptEnded) {
                         switch action {
                         case .started(let position, let jobID, let attempt):
                             if started[position] == nil { started[position] = Date() }
@@ -139,7 +140,7 @@ public struct SlurmExecutor: Executor {
                                 if case .recorded(let result) = try await ingester.ingest(bundle, into: run) { onEvent(.cellFinished(result)) }
                             } catch let error as BundleError {
                                 try await record(
-                                    infra: "the task ended (exit \(task.exitCode.map(String.init) ?? "?")) without a good bundle: \(error.message); log \(spool)/logs/cell-\(position).txt",
+                                    infra: "the task ended (\(task.state), exit \(task.exitCode.map(String.init) ?? "?"), attempt \(attempt)) without a good bundle: \(error.message); log \(spool)/logs/cell-\(position).txt",
                                     cell: cells[cellID], run: run, store: store, attempts: attempt + 1)
                             }
                             onTiming?(SlurmCellTiming(cellID: cellID, submitted: submitted, started: started[position] ?? Date(), ingested: Date()))

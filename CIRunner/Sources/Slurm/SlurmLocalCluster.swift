@@ -190,7 +190,10 @@ public final class SlurmLocalCluster: Sendable {
     }
 
     /// Removes the cluster's folder (after `stop`).
-    public func remove() { try? FileManager.default.removeItem(atPath: folder) }
+    public func remove() {
+        // NESTCI_KEEP: keep the logs of a failed test to read.
+        if ProcessInfo.processInfo.environment["NESTCI_KEEP"] == nil { try? FileManager.default.removeItem(atPath: folder) }
+    }
 
     private func launch(_ name: String, _ argv: [String]) throws {
         var spec = ProcessSpec(argv[0], Array(argv.dropFirst()), environment: environment, timeout: nil, outputLimit: 256 << 10)

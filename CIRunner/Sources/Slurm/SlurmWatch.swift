@@ -35,7 +35,9 @@ struct SlurmWatch {
         self.finished = finished
     }
 
-    mutating func observe(_ task: SlurmTask) -> [Action] {
+    /// `scriptEnded`: the task script wrote its exit status into the spool for this attempt
+    /// (a task killed with its node never does, whatever state Slurm gives it).
+    mutating func observe(_ task: SlurmTask, scriptEnded: Bool = true) -> [Action] {
         guard let index = task.taskID, !finished.contains(index) else { return [] }
         var actions: [Action] = []
         let previous = lastSeen[index]
@@ -56,17 +58,19 @@ struct SlurmWatch {
                 actions.append(.started(index: index, jobID: task.jobID, attempt: task.restarts))
             }
         case _ where task.isFinal:
-            actions.append(contentsOf: ended(task, index: index))
+            actions.append(contentsOf: ended(task, index: index, scriptEnded: scriptEnded))
         default:
             break
         }
         return actions
     }
 
-    private mutating func ended(_ task: SlurmTask, index: Int) -> [Action] {
+    private mutating func ended(_ task: SlurmTask, index: Int, scriptEnded: Bool) -> [Action] {
         let retryable: String?
         if task.lostWithNode {
             retryable = "task lost with its node \(task.nodes) (\(task.state), \(task.reason))"
+        } else if !scriptEnded, task.state != "CANCELLED", task.state != "TIMEOUT" {
+            retryable = "the task ended \(task.state) (\(task.reason)) on \(task.nodes) before nestci cell run wrote its exit status: killed with its node"
         } else if task.state == "TIMEOUT" {
             retryable = "the task's Slurm time limit passed (\(task.reason))"
         } else if task.exitCode == 75 {
