@@ -136,6 +136,7 @@ public struct SlurmExecutor: Executor {
                         case .ingest(let position, let attempt):
                             let cellID = run.cells[position]
                             let bundle = "\(spool)/bundles/\(attempt)/\(cellID)"
+                            let ended = Date()
                             do {
                                 if case .recorded(let result) = try await ingester.ingest(bundle, into: run) { onEvent(.cellFinished(result)) }
                             } catch let error as BundleError {
@@ -143,7 +144,7 @@ public struct SlurmExecutor: Executor {
                                     infra: "the task ended (\(task.state), exit \(task.exitCode.map(String.init) ?? "?"), attempt \(attempt)) without a good bundle: \(error.message); log \(spool)/logs/cell-\(position).txt",
                                     cell: cells[cellID], run: run, store: store, attempts: attempt + 1)
                             }
-                            onTiming?(SlurmCellTiming(cellID: cellID, submitted: submitted, started: started[position] ?? Date(), ingested: Date()))
+                            onTiming?(SlurmCellTiming(cellID: cellID, submitted: submitted, started: started[position] ?? ended, ended: ended, ingested: Date()))
                         case .infra(let position, let reason, let cancel):
                             if let cancel { _ = try? await client("scancel", [cancel]) }  // recorded INFRA either way
                             try await record(infra: reason, cell: cells[run.cells[position]], run: run, store: store, attempts: task.restarts + 1)
@@ -195,5 +196,7 @@ public struct SlurmCellTiming: Sendable {
     public var cellID: String
     public var submitted: Date
     public var started: Date
+    /// When the watch saw the task ended.
+    public var ended: Date
     public var ingested: Date
 }
