@@ -76,5 +76,31 @@ struct SlurmExecutorTests {
             #expect(try await SlurmTestCluster.queue(cluster).isEmpty)
         }
     }
+
+    @Test("SIGKILL of nestci run --executor slurm, then --resume RUN: the same jobs are watched and the run finishes")
+    func resumeAfterKill() async throws {
+        let fixture = try await FixtureMatrix.make(matrix: SlurmTestCluster.matrix(chains: ["pass", "fail"]))
+        defer { fixture.remove() }
+        try await SlurmLocalCluster.with { cluster in
+            let run = ["run", fixture.matrix, "--store", fixture.store, "--executor", "slurm"]
+            let first = try SupervisedProcess(ProcessSpec(NestCIBinary.path!, run, environment: cluster.environment, timeout: .seconds(300)))
+            let running = try await KillTests.waitFor(1, seconds: 180) {
+                EmulatorProcesses.matching(fixture.folder).count
+            }
+            try #require(running > 0, "a Slurm task should be booting")
+            kill(first.pid, SIGKILL)
+            _ = await first.wait()
+            try await Task.sleep(for: .seconds(2))
+            #expect(!(try await SlurmTestCluster.queue(cluster)).isEmpty, "the jobs outlive the killed nestci")
+            let store = try ArtifactStore(root: fixture.store)
+            let runID = try #require(try await store.interruptedRuns().first?.id)
+            let jobs = try await store.slurmJobs(runID: runID)
+            let second = try await SupervisedProcess.run(ProcessSpec(NestCIBinary.path!, run + ["--resume", runID], environment: cluster.environment, timeout: .seconds(300)))
+            #expect(second.termination == .exited(1), "a fixture cell fails: \(second.output.suffix(2000))")
+            #expect(Set(try await store.cells(runID: runID).map(\.outcome)) == [.pass, .fail])
+            #expect(try await store.slurmJobs(runID: runID) == jobs, "no job submitted again")
+            #expect(try await SlurmTestCluster.queue(cluster).isEmpty)
+        }
+    }
 }
 }

@@ -83,8 +83,10 @@ public struct SlurmExecutor: Executor {
         return jobs
     }
 
+    /// Tasks get this nestci's environment but not its supervisor token: they are not its
+    /// children and must survive its death (its watchdog ends whatever carries the token).
     private func sbatch(_ arguments: [String]) async throws -> String {
-        let result = try await client("sbatch", ["--parsable"] + arguments)
+        let result = try await client("sbatch", ["--parsable", "--export=ALL,NESTCI_SUPERVISOR=slurm-task"] + arguments)
         guard result.succeeded, let id = SlurmOutput.submittedJob(sbatch: result.output) else {
             throw RunError(.setup, "sbatch \(arguments.map(ShellQuote.quote).joined(separator: " ")) failed (\(result.summary)): \(result.output.suffix(2000))")
         }
