@@ -7,7 +7,7 @@ import Testing
 /// The service config's `"executor"` (local by default, or Slurm with its options).
 @Suite("Service config: executor")
 struct ServiceConfigExecutorTests {
-    static let matrices = "\"matrices\": [{\"path\": \"matrices/demo.json\"}]"
+    static let matrices = "\"matrices\": [{\"path\": \"matrices/demo.json\", \"schedule\": {\"daily\": \"02:30\"}}]"
 
     @Test("absent or \"local\" is local; \"slurm\" and the object form give the Slurm options")
     func choices() throws {
