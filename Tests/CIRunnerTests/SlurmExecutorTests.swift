@@ -102,5 +102,25 @@ struct SlurmExecutorTests {
             #expect(try await SlurmTestCluster.queue(cluster).isEmpty)
         }
     }
+
+    @Test("SIGTERM of nestci run --executor slurm: its jobs are scancelled before it exits (143), no emulator left")
+    func sigtermScancels() async throws {
+        let fixture = try await FixtureMatrix.make(matrix: SlurmTestCluster.matrix(chains: ["pass", "fail"]))
+        defer { fixture.remove() }
+        try KillTests.hangingBoots(fixture)
+        try await SlurmLocalCluster.with { cluster in
+            let nestci = try SupervisedProcess(ProcessSpec(
+                NestCIBinary.path!, ["run", fixture.matrix, "--store", fixture.store, "--executor", "slurm"], environment: cluster.environment, timeout: .seconds(300)))
+            try #require(try await KillTests.waitFor(1, seconds: 180) { EmulatorProcesses.matching(fixture.folder).count } > 0, "a task should be booting")
+            kill(nestci.pid, SIGTERM)
+            let ended = await nestci.wait()
+            #expect(ended.termination == .exited(143), "\(ended.output.suffix(1500))")
+            // scancel came before the exit; Slurm's teardown of the tasks takes a moment (KillWait).
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline, !(try await SlurmTestCluster.queue(cluster)).isEmpty { try await Task.sleep(for: .milliseconds(250)) }
+            #expect(try await SlurmTestCluster.queue(cluster).isEmpty, "squeue after SIGTERM")
+            #expect(try await KillTests.waitFor(0, seconds: 1) { EmulatorProcesses.matching(fixture.folder).count } == 0)
+        }
+    }
 }
 }

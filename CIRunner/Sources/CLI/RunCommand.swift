@@ -71,7 +71,8 @@ enum RunCommand {
         options.trigger = arguments.value("trigger") ?? "manual"
         let executor = try executorChoice(arguments)
         let progress = RunProgress(console: console)
-        SignalTrap.install()
+        // A signal ends nestci at once: the Slurm jobs are scancelled first.
+        SignalTrap.install(beforeTeardown: { SlurmExecutor.cancelActiveNow() })
         let resume = arguments.value("resume")
         let outcome = try await executor.executor(options, onEvent: progress.handle).run(plan, matrixPath: matrixPath, runID: resume, resume: resume != nil)
         let results = outcome.results

@@ -42,8 +42,16 @@ public struct SlurmExecutor: Executor {
             run = try await ingester.begin(
                 runID: runID, plan: plan, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path,
                 matrixDigest: try CellBundle.matrixDigest(path: spoolMatrix), trigger: options.trigger)
-            jobs = try await submit(plan, runID: runID, spool: spool, store: store)
+            do {
+                jobs = try await submit(plan, runID: runID, spool: spool, store: store)
+            } catch {
+                let submitted = (try? await store.slurmJobs(runID: runID)) ?? []
+                await Task.detached { await self.cancel(submitted, runID: runID) }.value
+                throw error
+            }
         }
+        Self.active.withLock { $0[runID] = (jobs.map(\.jobID), slurm.environment) }
+        defer { _ = Self.active.withLock { $0.removeValue(forKey: runID) } }
         onEvent(.started(runID: runID, cells: plan.cells.count, builds: plan.builds.count))
         do {
             try await watch(plan, run: run, jobs: jobs, ingester: ingester)
@@ -179,8 +187,27 @@ public struct SlurmExecutor: Executor {
 
     // MARK: - Cancelling
 
-    /// scancel every job of the run, then wait (up to a minute) until squeue shows none.
+    /// The job ids of the runs this process watches, for ``cancelActiveNow()``.
+    static let active = Mutex<[String: (jobs: [String], environment: [String: String])]>([:])
+
+    /// scancels the jobs of every run this process watches and waits for scancel: for a
+    /// signal handler (a Dispatch thread, never the cooperative pool), before nestci exits.
+    public static func cancelActiveNow() {
+        let runs = active.withLock { $0 }
+        for (_, run) in runs where !run.jobs.isEmpty {
+            let done = DispatchSemaphore(value: 0)
+            Task.detached {
+                _ = try? await SupervisedProcess.run(ProcessSpec("scancel", run.jobs, environment: run.environment, timeout: .seconds(20)))  // best effort on the way out
+                done.signal()
+            }
+            _ = done.wait(timeout: .now() + 25)
+        }
+    }
+
+    /// scancel every job of the run (and any job of its names whose id a cancelled sbatch
+    /// never told), then wait (up to a minute) until squeue shows none.
     func cancel(_ jobs: [SlurmJobRecord], runID: String) async {
+        for kind in ["builds", "cells"] { _ = try? await client("scancel", ["--name=\(SlurmSpool.jobName(kind, runID))"]) }  // checked below through squeue
         guard !jobs.isEmpty else { return }
         _ = try? await client("scancel", jobs.map(\.jobID))  // checked below through squeue
         let deadline = Date().addingTimeInterval(60)
