@@ -17,14 +17,15 @@ enum BenchCommand {
             bisect    64-commit fixture history, qemu-tcg: boots to the culprit without flakes and over 20
                       trials with a seeded flaky failure on 10 % of good commits (not part of `all`: minutes)
             triage    -O triage of the fixture kernels and the demo: builds+boots to name 1 flag of F, 1 unit of U (not in all)
+            slurm     16 fixture cells locally and through a one-node Slurm started here (root): wall ratio, per-cell overhead
             all       all of them
             Run it from a release build (`swift build -c release`) for figures worth comparing.
             """,
-        arguments: [.init("WHAT", optional: true, help: "builds | boots | serial | evidence | store | input | bisect | triage | all (default all)")])
+        arguments: [.init("WHAT", optional: true, help: "builds | boots | serial | evidence | store | input | bisect | triage | slurm | all (default all; bisect, triage, slurm only by name)")])
 
     static let entry = CommandEntry(spec) { arguments, console in
         let what = arguments.positionals.first ?? "all"
-        let known = ["builds", "boots", "serial", "evidence", "store", "input", "bisect", "triage", "all"]
+        let known = ["builds", "boots", "serial", "evidence", "store", "input", "bisect", "triage", "slurm", "all"]
         guard known.contains(what) else { throw UsageError("unknown benchmark \"\(what)\" (expected \(known.joined(separator: ", ")))", command: spec) }
         if what == "builds" || what == "all" { console.print(try await BuildBenchmark.run().description) }
         if what == "evidence" || what == "all" { console.print(EvidenceBenchmark.measure().description) }
@@ -43,6 +44,8 @@ enum BenchCommand {
             console.print(try await BisectBenchmark.run(trials: trials) { console.print("  \($0)") }.description)
         }
         if what == "triage" { try await TriageBenchmark.run { console.print("  " + $0) }.forEach { console.print($0.description) } }
+        // Not in "all": it needs root and starts Slurm daemons.
+        if what == "slurm" { console.print(try await SlurmBenchmark.run().description) }
         return .success
     }
 }

@@ -14,6 +14,13 @@ enum RunCommand {
             Exit status 0 if every cell passed or was skipped; 75 (EX_TEMPFAIL) if the only failures
             were INFRA (the host or nestci's harness: retry later); 1 if the hypervisor failed (FAIL,
             TIMEOUT, BUILD-FAIL, FLAKY); 130/143 when interrupted (nothing torn down is recorded).
+            --executor slurm submits the build keys as one job array and the cells as job arrays that
+            wait for it (afterany), each task with --time from its timeouts and a --constraint per
+            backend; watches them with scontrol/squeue and ingests each bundle as its task ends. A task
+            that exits 75 or is lost with its node is requeued up to --retries times. Interrupting the
+            run (or `nestci cancel`) scancels its jobs; the job ids are in the store, so after a kill
+            `nestci run FILE --executor slurm --resume RUN` watches the same jobs. Set SLURM_CONF etc.
+            as for any Slurm client.
             """,
         arguments: [.init("FILE", help: "the matrix file (JSON)")],
         options: [
@@ -26,7 +33,7 @@ enum RunCommand {
             .init("cell", value: "ID", repeatable: true, help: "only this cell (from `nestci plan`); repeatable"),
             .init("junit", value: "FILE", help: "also write JUnit XML"),
             .init("trigger", value: "TEXT", help: "why this run happened (kept with the run)"),
-        ] + CommonOptions.buildOptions.filter { $0.name != "only" })
+        ] + CommonOptions.buildOptions.filter { $0.name != "only" } + executorOptions)
 
     static let entry = CommandEntry(spec) { arguments, console in
         let matrixPath = arguments.positionals[0]
@@ -62,9 +69,12 @@ enum RunCommand {
         // Off by default here: a developer's run should start booting at once.
         if arguments.flag("canary") { options.canary = HostCanary() }
         options.trigger = arguments.value("trigger") ?? "manual"
+        let executor = try executorChoice(arguments)
         let progress = RunProgress(console: console)
-        SignalTrap.install()
-        let outcome = try await RunScheduler(options: options, onEvent: progress.handle).run(plan, matrixPath: matrixPath)
+        // A signal ends nestci at once: the Slurm jobs are scancelled first.
+        SignalTrap.install(beforeTeardown: { SlurmExecutor.cancelActiveNow() })
+        let resume = arguments.value("resume")
+        let outcome = try await executor.executor(options, onEvent: progress.handle).run(plan, matrixPath: matrixPath, runID: resume, resume: resume != nil)
         let results = outcome.results
         progress.finish()
         console.print("")

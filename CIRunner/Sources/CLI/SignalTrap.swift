@@ -13,13 +13,16 @@ public enum SignalTrap {
     /// the exit to the trap (128 + signal, after teardown).
     public static var received: Int32? { receivedSignal.withLock { $0 } }
 
-    public static func install(onInterrupt: @escaping @Sendable (Int32) -> Void = { _ in }) {
+    /// `beforeTeardown` runs first, while children can still be started (the Slurm
+    /// executor's scancel).
+    public static func install(beforeTeardown: @escaping @Sendable () -> Void = {}, onInterrupt: @escaping @Sendable (Int32) -> Void = { _ in }) {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 receivedSignal.withLock { $0 = $0 ?? signalNumber }
                 FileHandle.standardError.write(Data("\nnestci: \(signalNumber == SIGINT ? "interrupted" : "terminated"): stopping emulators and builds\n".utf8))
+                beforeTeardown()
                 ProcessRegistry.shared.terminateAll(grace: .seconds(2))
                 onInterrupt(signalNumber)
                 exit(128 + signalNumber)

@@ -28,6 +28,8 @@ public actor QueueService: Service {
     let retention: RetentionService?
     let notifications: NotificationService?
     let hooks: Hooks
+    /// What runs the cells (the service config's `"executor"`).
+    let executor: ExecutorChoice
     private var machine = QueueStateMachine()
     private var current: Task<Void, Never>? {
         didSet { runTask.withLock { $0 = current } }
@@ -42,8 +44,9 @@ public actor QueueService: Service {
     public init(
         store: ArtifactStore, options: RunOptions, logger: Logger, tick: Duration = .milliseconds(500), retry: StoreRetry? = nil,
         dashboard: DashboardService? = nil, retention: RetentionService? = nil, notifications: NotificationService? = nil,
-        hooks: Hooks = Hooks(), now: @escaping @Sendable () -> Date = Date.init
+        hooks: Hooks = Hooks(), now: @escaping @Sendable () -> Date = Date.init, executor: ExecutorChoice = .local
     ) {
+        self.executor = executor
         self.store = store
         self.options = options
         self.logger = logger
@@ -118,7 +121,7 @@ public actor QueueService: Service {
             do {
                 let plan = try MatrixFile.load(path: entry.matrixPath).plan()
                 let resumable = resume ? (try await self.store.run(runID)) != nil : false
-                let scheduler = RunScheduler(options: options) { event in
+                let scheduler = self.executor.executor(options) { event in
                     if case .cellFinished(let result) = event {
                         log.info("\(result.outcome.rawValue) \(result.levels) [\(result.backend) smp\(result.smp)]: \(result.reason)", ["cell.id": result.cellID])
                         dashboard?.changed()

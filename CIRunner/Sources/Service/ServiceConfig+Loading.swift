@@ -2,7 +2,7 @@ import Foundation
 import Matrix
 
 extension ServiceConfig {
-    static let topKeys = ["matrices", "pollMinutes", "pollSeconds", "debounceSeconds", "retention", "dashboard", "webhook", "slots"]
+    static let topKeys = ["matrices", "pollMinutes", "pollSeconds", "debounceSeconds", "retention", "dashboard", "webhook", "slots", "executor"]
     static let matrixKeys = ["path", "schedule", "watch", "bisect", "triage"]
     static let bisectKeys = ["auto", "maxSteps", "maxHours"]
     static let triageKeys = ["auto", "maxBuilds"]
@@ -59,6 +59,7 @@ extension ServiceConfig {
         config.pollSeconds = top.int("pollSeconds", range: 1...86_400, unit: " (seconds)")
         config.debounceSeconds = top.int("debounceSeconds", range: 0...86_400, unit: " (seconds)") ?? config.debounceSeconds
         config.slots = top.int("slots", range: 1...256) ?? config.slots
+        config.executor = executor(top, base: base, issues: issues)
         if let retention = top.object("retention") {
             retention.rejectUnknownKeys(retentionKeys, what: "retention")
             config.retention.passingDays = retention.int("passingDays", range: 0...36_500, unit: " (days)") ?? config.retention.passingDays

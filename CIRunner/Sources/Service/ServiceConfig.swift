@@ -103,6 +103,8 @@ public struct ServiceConfig: Sendable, Equatable {
     public var webhook: Webhook?
     /// Boots at once (Bochs and TCG each keep a core busy).
     public var slots: Int
+    /// What runs the cells (`"executor"`: local, or Slurm job arrays).
+    public var executor: ExecutorChoice = .local
 
     public init(
         file: String, matrices: [MatrixEntry], pollMinutes: Int = 5, debounceSeconds: Int = 120,

@@ -50,7 +50,7 @@ public actor ServiceLoop {
         let options = RunOptions(store: storePath, slots: config.slots, canary: HostCanary())
         let queue = QueueService(
             store: store, options: options, logger: logger, tick: tick, dashboard: dashboard, retention: retention,
-            notifications: notifications, hooks: hooks, now: now)
+            notifications: notifications, hooks: hooks, now: now, executor: config.executor)
         let polling = BranchPollingService(
             matrices: config.watchedMatrices, store: store, logger: log("branch-polling"), interval: config.pollInterval,
             debounce: TimeInterval(config.debounceSeconds), now: now)

@@ -134,5 +134,11 @@ enum StoreSchema {
         );
         CREATE INDEX investigation_jobs_by_state ON investigation_jobs(state, kind, id);
         """,
+        // slurm: the Slurm job arrays of a run, so a restarted nestci watches the same jobs
+        // (SlurmExecutor; ArtifactStore+SlurmJobs.swift).
+        """
+        CREATE TABLE slurm_jobs(run_id TEXT NOT NULL, job_id TEXT NOT NULL, kind TEXT NOT NULL,
+                                spool TEXT NOT NULL, submitted REAL NOT NULL, PRIMARY KEY(run_id, job_id));
+        """,
     ]
 }

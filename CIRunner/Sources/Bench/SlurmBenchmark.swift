@@ -1,0 +1,67 @@
+import Foundation
+import Hypervisor
+import Matrix
+
+/// `nestci bench slurm`: the 16-cell fixture matrix run locally and through the Slurm
+/// executor on a one-node cluster started here, both from a cold store/cache, in one go.
+public enum SlurmBenchmark {
+    public struct Figures: Sendable, CustomStringConvertible {
+        public var cells: Int
+        public var localWall: Double
+        public var slurmWall: Double
+        public var sameOutcomes: Bool
+        /// Per cell: submission → first seen running (builds and free slots included).
+        public var toStart: [Double]
+        /// Per cell: task wall less its boot (nestci cell run's own work, Slurm's launch).
+        public var taskOverhead: [Double]
+        /// Per cell: task seen ended → bundle ingested (poll and ingest).
+        public var toIngested: [Double]
+
+        public var ratio: Double { slurmWall / max(localWall, 0.001) }
+
+        static func median(_ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            guard !sorted.isEmpty else { return .nan }
+            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+
+        public var description: String {
+            [
+                "slurm: \(cells) fixture cells on qemu-tcg, cold builds, local (slots = cores) vs one-node Slurm (1 CPU per task)",
+                String(format: "  wall: local %.1f s, slurm %.1f s: ratio %.3f (target <= 1.15); same outcome per cell: %@", localWall, slurmWall, ratio, sameOutcomes ? "yes" : "NO"),
+                String(format: "  per cell, submission -> running: median %.2f s, max %.2f s (waits for the builds and a free CPU)", Self.median(toStart), toStart.max() ?? .nan),
+                String(format: "  per cell, task wall - boot (nestci cell run + Slurm launch): median %.2f s, max %.2f s", Self.median(taskOverhead), taskOverhead.max() ?? .nan),
+                String(format: "  per cell, task ended -> bundle ingested: median %.3f s, max %.3f s", Self.median(toIngested), toIngested.max() ?? .nan),
+            ].joined(separator: "\n")
+        }
+    }
+
+    /// `nestci` is the executable the tasks run (this one by default).
+    public static func run(nestci: String? = nil) async throws -> Figures {
+        let fixture = try await FixtureMatrix.make()
+        defer { fixture.remove() }
+        let plan = try MatrixFile.load(path: fixture.matrix).plan()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        var started = ContinuousClock.now
+        let local = try await RunScheduler(options: RunOptions(store: "\(fixture.folder)/local-store", slots: cores)).run(plan, matrixPath: fixture.matrix)
+        let localWall = (ContinuousClock.now - started).seconds
+        let timings = Mutex<[SlurmCellTiming]>([])
+        let (slurm, slurmWall) = try await SlurmLocalCluster.with { cluster in
+            var executor = SlurmExecutor(
+                options: RunOptions(store: fixture.store, slots: cores),
+                slurm: SlurmOptions(nestci: nestci, environment: cluster.environment, pollInterval: .milliseconds(250)))
+            executor.onTiming = { timing in timings.withLock { $0.append(timing) } }
+            started = ContinuousClock.now
+            let outcome = try await executor.run(plan, matrixPath: fixture.matrix, runID: nil, resume: false)
+            return (outcome, (ContinuousClock.now - started).seconds)
+        }
+        let outcomes = { (run: RunOutcome) in Dictionary(uniqueKeysWithValues: run.results.cells.map { ($0.cellID, $0.outcome) }) }
+        let boots = Dictionary(uniqueKeysWithValues: slurm.results.cells.map { ($0.cellID, $0.bootSeconds) })
+        let all = timings.withLock { $0 }
+        return Figures(
+            cells: plan.cells.count, localWall: localWall, slurmWall: slurmWall, sameOutcomes: outcomes(local) == outcomes(slurm),
+            toStart: all.map { $0.started.timeIntervalSince($0.submitted) },
+            taskOverhead: all.map { $0.ended.timeIntervalSince($0.started) - (boots[$0.cellID] ?? 0) },
+            toIngested: all.map { $0.ingested.timeIntervalSince($0.ended) })
+    }
+}

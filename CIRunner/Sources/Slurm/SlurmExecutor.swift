@@ -1,0 +1,231 @@
+import Foundation
+import Hypervisor
+import Matrix
+
+/// Runs a plan on a Slurm cluster: the unique build keys as one job array of
+/// `nestci build --only KEY --cache DIR`, the cells as job arrays of `nestci cell run`
+/// (one per constraint and time limit; one for a plain matrix) that wait for the builds,
+/// each bundle ingested into the store as its task ends. The job ids are kept in the
+/// store, so `resume` (a restarted nestci) watches the same jobs; cancelling the run
+/// scancels them and waits until Slurm has none left.
+///
+/// The cells depend on the builds with `afterany`, not `afterok`: a build that fails
+/// must still give its cells their BUILD-FAIL bundle (from the cache's failure record).
+public struct SlurmExecutor: Executor {
+    public var options: RunOptions
+    public var slurm: SlurmOptions
+    public var onEvent: @Sendable (RunEvent) -> Void
+    /// Per-cell times, for `nestci bench slurm`.
+    public var onTiming: (@Sendable (SlurmCellTiming) -> Void)?
+
+    public init(options: RunOptions, slurm: SlurmOptions, onEvent: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
+        self.options = options
+        self.slurm = slurm
+        self.onEvent = onEvent
+    }
+
+    public func run(_ plan: Plan, matrixPath: String, runID: String?, resume: Bool) async throws -> RunOutcome {
+        let store = try ArtifactStore(root: options.store)
+        let ingester = BundleIngester(store: store)
+        let runID = runID ?? ArtifactStore.newRunID()
+        let run: BundleRun
+        let jobs: [SlurmJobRecord]
+        if resume, let existing = try await ingester.run(runID) {
+            jobs = try await store.slurmJobs(runID: runID)
+            guard !jobs.isEmpty else {
+                throw RunError(.missingInput, "run \(runID) has no Slurm jobs in \(options.store): it was not run with --executor slurm; resume it without --executor slurm")
+            }
+            run = existing
+        } else {
+            let spool = URL(fileURLWithPath: slurm.spool ?? "\(options.store)/slurm/\(runID)").standardizedFileURL.path
+            let spoolMatrix = try SlurmSpool.prepare(spool, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path, plan: plan)
+            run = try await ingester.begin(
+                runID: runID, plan: plan, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path,
+                matrixDigest: try CellBundle.matrixDigest(path: spoolMatrix), trigger: options.trigger)
+            do {
+                jobs = try await submit(plan, runID: runID, spool: spool, store: store)
+            } catch {
+                let submitted = (try? await store.slurmJobs(runID: runID)) ?? []
+                await Task.detached { await self.cancel(submitted, runID: runID) }.value
+                throw error
+            }
+        }
+        Self.active.withLock { $0[runID] = (jobs.map(\.jobID), slurm.environment) }
+        defer { _ = Self.active.withLock { $0.removeValue(forKey: runID) } }
+        onEvent(.started(runID: runID, cells: plan.cells.count, builds: plan.builds.count))
+        do {
+            try await watch(plan, run: run, jobs: jobs, ingester: ingester)
+        } catch {
+            // Cancelled (or the watch failed): nothing of the run may stay queued or running.
+            await Task.detached { await self.cancel(jobs, runID: runID) }.value
+            throw error
+        }
+        return try await ingester.finish(run)
+    }
+
+    // MARK: - Submitting
+
+    private func submit(_ plan: Plan, runID: String, spool: String, store: ArtifactStore) async throws -> [SlurmJobRecord] {
+        let cache = URL(fileURLWithPath: slurm.cache ?? "\(options.store)/cache").standardizedFileURL.path
+        let nestci = slurm.nestci ?? SlurmSpool.thisExecutable()
+        try SlurmSpool.writeScripts(spool, nestci: nestci, cache: cache, runID: runID, builderNoWorkarounds: options.builder.noWorkarounds)
+        var jobs: [SlurmJobRecord] = []
+        var dependency: [String] = []
+        if !plan.builds.isEmpty {
+            let minutes = ((plan.builds.map(\.spec.timeoutSeconds).max() ?? 3600) + 59) / 60 + slurm.marginMinutes
+            let id = try await sbatch(
+                ["--job-name=\(SlurmSpool.jobName("builds", runID))", "--array=0-\(plan.builds.count - 1)", "--output=\(spool)/logs/build-%a.txt",
+                 "--open-mode=append", "--time=\(minutes)", "--cpus-per-task=1", "--requeue"] + slurm.placement + ["\(spool)/\(SlurmSpool.buildScript)"])
+            jobs.append(SlurmJobRecord(runID: runID, jobID: id, kind: .builds, spool: spool, submitted: Date()))
+            try await store.recordSlurmJob(jobs.last!)
+            dependency = ["--dependency=afterany:\(id)"]
+        }
+        for group in SlurmSpool.groups(plan, slurm: slurm, retries: options.infraRetries) {
+            let id = try await sbatch(
+                ["--job-name=\(SlurmSpool.jobName("cells", runID))", "--array=\(SlurmSpool.arraySpec(group.indices))",
+                 "--output=\(spool)/logs/cell-%a.txt", "--open-mode=append", "--time=\(group.minutes)", "--cpus-per-task=1", "--requeue"]
+                    + (group.constraint.map { ["--constraint=\($0)"] } ?? []) + dependency + slurm.placement + ["\(spool)/\(SlurmSpool.cellScript)"])
+            jobs.append(SlurmJobRecord(runID: runID, jobID: id, kind: .cells, spool: spool, submitted: Date()))
+            try await store.recordSlurmJob(jobs.last!)
+        }
+        return jobs
+    }
+
+    /// Tasks get this nestci's environment but not its supervisor token: they are not its
+    /// children and must survive its death (its watchdog ends whatever carries the token).
+    private func sbatch(_ arguments: [String]) async throws -> String {
+        let result = try await client("sbatch", ["--parsable", "--export=ALL,NESTCI_SUPERVISOR=slurm-task"] + arguments)
+        guard result.succeeded, let id = SlurmOutput.submittedJob(sbatch: result.output) else {
+            throw RunError(.setup, "sbatch \(arguments.map(ShellQuote.quote).joined(separator: " ")) failed (\(result.summary)): \(result.output.suffix(2000))")
+        }
+        return id
+    }
+
+    func client(_ tool: String, _ arguments: [String]) async throws -> ProcessResult {
+        try await SupervisedProcess.run(ProcessSpec(tool, arguments, environment: slurm.environment, timeout: .seconds(60), outputLimit: 16 << 20))
+    }
+
+    // MARK: - Watching
+
+    private func watch(_ plan: Plan, run: BundleRun, jobs: [SlurmJobRecord], ingester: BundleIngester) async throws {
+        let store = ingester.store
+        _ = try await store.resumeRun(run.runID)
+        let index = Dictionary(uniqueKeysWithValues: run.cells.enumerated().map { ($1, $0) })
+        let cells = Dictionary(uniqueKeysWithValues: plan.cells.map { ($0.id, $0) })
+        var machine = SlurmWatch(retries: options.infraRetries)
+        for done in try await store.cells(runID: run.runID) {
+            if let position = index[done.cellID] { machine.markFinished(position) }
+            onEvent(.cellFinished(done))
+        }
+        let spool = jobs[0].spool
+        let submitted = jobs.first { $0.kind == .cells }?.submitted ?? Date()
+        var started: [Int: Date] = [:]
+        let cellJobs = jobs.filter { $0.kind == .cells }
+        while machine.finished.count < run.cells.count {
+            try Task.checkCancellation()
+            for job in cellJobs {
+                for task in try await tasks(of: job, spool: spool, cells: run.cells.count, machine: machine) {
+                    let scriptEnded = task.taskID.map { FileManager.default.fileExists(atPath: "\(spool)/status/\($0).\(task.restarts)") } ?? false
+                    for action in machine.observe(task, scriptEnded: scriptEnded) {
+                        switch action {
+                        case .started(let position, let jobID, let attempt):
+                            if started[position] == nil { started[position] = Date() }
+                            onEvent(.cellBooting(cellID: run.cells[position], label: "slurm job \(jobID) on \(task.nodes)", attempt: attempt))
+                        case .startNow(let jobID):
+                            _ = try? await client("scontrol", ["update", "jobid=\(jobID)", "StartTime=now"])  // only speeds a retry up
+                        case .lost(let position, let attempt, let reason):
+                            onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: attempt + 1))
+                        case .requeue(let position, let jobID, let reason):
+                            onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: task.restarts + 1))
+                            let result = try await client("scontrol", ["requeue", jobID])
+                            // "pending execution": requeued already (by Slurm itself, on node loss).
+                            if !result.succeeded, !result.output.contains("pending execution") {
+                                machine.markFinished(position)
+                                try await record(infra: "\(reason); scontrol requeue \(jobID) failed: \(result.output.prefix(300))", cell: cells[run.cells[position]], run: run, store: store, attempts: task.restarts + 1)
+                            }
+                        case .ingest(let position, let attempt):
+                            let cellID = run.cells[position]
+                            let bundle = "\(spool)/bundles/\(attempt)/\(cellID)"
+                            let ended = Date()
+                            do {
+                                if case .recorded(let result) = try await ingester.ingest(bundle, into: run) { onEvent(.cellFinished(result)) }
+                            } catch let error as BundleError {
+                                try await record(
+                                    infra: "the task ended (\(task.state), exit \(task.exitCode.map(String.init) ?? "?"), attempt \(attempt)) without a good bundle: \(error.message); log \(spool)/logs/cell-\(position).txt",
+                                    cell: cells[cellID], run: run, store: store, attempts: attempt + 1)
+                            }
+                            onTiming?(SlurmCellTiming(cellID: cellID, submitted: submitted, started: started[position] ?? ended, ended: ended, ingested: Date()))
+                        case .infra(let position, let reason, let cancel):
+                            if let cancel { _ = try? await client("scancel", [cancel]) }  // recorded INFRA either way
+                            try await record(infra: reason, cell: cells[run.cells[position]], run: run, store: store, attempts: task.restarts + 1)
+                        }
+                    }
+                }
+            }
+            if machine.finished.count < run.cells.count { try await Task.sleep(for: slurm.pollInterval) }
+        }
+    }
+
+    /// The tasks of a cell job, from scontrol; for a job Slurm no longer knows (purged after
+    /// MinJobAge), from the exit statuses the task script wrote into the spool.
+    private func tasks(of job: SlurmJobRecord, spool: String, cells: Int, machine: SlurmWatch) async throws -> [SlurmTask] {
+        let result = try await client("scontrol", ["--oneliner", "show", "job", job.jobID])
+        if result.succeeded { return SlurmOutput.tasks(scontrol: result.output).filter { $0.arrayJobID == job.jobID || $0.jobID == job.jobID } }
+        guard result.output.contains("Invalid job id") else {
+            throw RunError(.setup, "scontrol show job \(job.jobID) failed (\(result.summary)): \(result.output.prefix(500))")
+        }
+        return SlurmSpool.statuses(spool).filter { !machine.finished.contains($0.taskID ?? -1) }
+            .map { SlurmTask(jobID: job.jobID, arrayJobID: job.jobID, taskID: $0.taskID, state: "COMPLETED", reason: "purged", exitCode: $0.exit, signal: 0, restarts: $0.attempt, nodes: "") }
+    }
+
+    private func record(infra reason: String, cell: Cell?, run: BundleRun, store: ArtifactStore, attempts: Int) async throws {
+        guard let cell else { return }
+        let result = CellResult(cell: cell, outcome: .infra, rule: "slurm", reason: reason, attempts: attempts)
+        try await store.recordCell(runID: run.runID, result: result)
+        onEvent(.cellFinished(result))
+    }
+
+    // MARK: - Cancelling
+
+    /// The job ids of the runs this process watches, for ``cancelActiveNow()``.
+    static let active = Mutex<[String: (jobs: [String], environment: [String: String])]>([:])
+
+    /// scancels the jobs of every run this process watches and waits for scancel: for a
+    /// signal handler (a Dispatch thread, never the cooperative pool), before nestci exits.
+    public static func cancelActiveNow() {
+        let runs = active.withLock { $0 }
+        for (_, run) in runs where !run.jobs.isEmpty {
+            let done = DispatchSemaphore(value: 0)
+            Task.detached {
+                _ = try? await SupervisedProcess.run(ProcessSpec("scancel", run.jobs, environment: run.environment, timeout: .seconds(20)))  // best effort on the way out
+                done.signal()
+            }
+            _ = done.wait(timeout: .now() + 25)
+        }
+    }
+
+    /// scancel every job of the run (and any job of its names whose id a cancelled sbatch
+    /// never told), then wait (up to a minute) until squeue shows none.
+    func cancel(_ jobs: [SlurmJobRecord], runID: String) async {
+        for kind in ["builds", "cells"] { _ = try? await client("scancel", ["--name=\(SlurmSpool.jobName(kind, runID))"]) }  // checked below through squeue
+        guard !jobs.isEmpty else { return }
+        _ = try? await client("scancel", jobs.map(\.jobID))  // checked below through squeue
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            guard let queue = try? await client("squeue", ["--noheader", "--array", "--jobs=\(jobs.map(\.jobID).joined(separator: ","))", "--format=%i|%T|%r"]),
+                queue.succeeded, !SlurmOutput.queue(squeue: queue.output).isEmpty
+            else { return }
+            try? await Task.sleep(for: .milliseconds(250))  // never cancelled: a detached task
+        }
+    }
+}
+
+/// When one cell went through Slurm: submission, first seen running, bundle ingested.
+public struct SlurmCellTiming: Sendable {
+    public var cellID: String
+    public var submitted: Date
+    public var started: Date
+    /// When the watch saw the task ended.
+    public var ended: Date
+    public var ingested: Date
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Hypervisor
+import Matrix
+
+/// A Slurm run's spool folder, on a filesystem every node sees:
+///
+///     matrix.txt         the matrix file the tasks read (its path: relative repositories
+///                        stay relative to it; a bundle of an edited matrix is refused at ingest)
+///     builds.txt         build key per array index (line N+1 is index N)
+///     cells.txt          cell id per array index
+///     build.sh cell.sh   the task scripts (every value single-quoted)
+///     logs/              Slurm's --output per task
+///     bundles/<attempt>/<cell id>/   each attempt's bundle (attempt = SLURM_RESTART_COUNT)
+///     status/<index>.<attempt>       the exit status of `nestci cell run`
+enum SlurmSpool {
+    static let buildScript = "build.sh"
+    static let cellScript = "cell.sh"
+
+    static func jobName(_ kind: String, _ runID: String) -> String { "nestci-\(kind)-\(runID)" }
+
+    /// Makes the folder and its index files; returns the matrix's path (absolute).
+    static func prepare(_ spool: String, matrixPath: String, plan: Plan) throws -> String {
+        for sub in ["logs", "bundles", "status"] {
+            try FileManager.default.createDirectory(atPath: "\(spool)/\(sub)", withIntermediateDirectories: true)
+        }
+        let matrix = matrixPath
+        try AtomicFile.write(Data("\(matrix)\n".utf8), to: "\(spool)/matrix.txt")
+        try AtomicFile.write(Data(plan.builds.map { "\($0.key)\n" }.joined().utf8), to: "\(spool)/builds.txt")
+        try AtomicFile.write(Data(plan.cells.map { "\($0.id)\n" }.joined().utf8), to: "\(spool)/cells.txt")
+        return matrix
+    }
+
+    /// The two task scripts. `NESTCI_SUPERVISOR` is dropped: a task is not a child of the
+    /// nestci that submitted it, and must outlive it (a restarted nestci resumes watching).
+    static func writeScripts(_ spool: String, nestci: String, cache: String, runID: String, builderNoWorkarounds: Bool) throws {
+        let q = ShellQuote.quote
+        let noWorkarounds = builderNoWorkarounds ? " --no-workarounds" : ""
+        let build = """
+            #!/bin/sh
+            # nestci build task of run \(runID) (generated; array index = line of builds.txt)
+            unset NESTCI_SUPERVISOR
+            key=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(q("\(spool)/builds.txt")))
+            exec \(q(nestci)) build "$(cat \(q("\(spool)/matrix.txt")))" --only "$key" --cache \(q(cache))\(noWorkarounds)
+
+            """
+        let cell = """
+            #!/bin/sh
+            # nestci cell task of run \(runID) (generated; array index = line of cells.txt)
+            unset NESTCI_SUPERVISOR
+            attempt=${SLURM_RESTART_COUNT:-0}
+            cell=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(q("\(spool)/cells.txt")))
+            \(q(nestci)) cell run "$(cat \(q("\(spool)/matrix.txt")))" --cell "$cell" --out \(q("\(spool)/bundles"))/"$attempt" --cache \(q(cache)) --run-id \(q(runID)) --retries 0\(noWorkarounds)
+            status=$?
+            status_file=\(q("\(spool)/status"))/"$SLURM_ARRAY_TASK_ID.$attempt"
+            printf '%s\\n' "$status" > "$status_file.tmp" && mv "$status_file.tmp" "$status_file"
+            exit "$status"
+
+            """
+        for (name, text) in [(buildScript, build), (cellScript, cell)] {
+            try AtomicFile.write(Data(text.utf8), to: "\(spool)/\(name)")
+            chmod("\(spool)/\(name)", 0o755)
+        }
+    }
+
+    /// Cells grouped by what sbatch must set per job: constraint and time limit.
+    static func groups(_ plan: Plan, slurm: SlurmOptions, retries: Int) -> [(constraint: String?, minutes: Int, indices: [Int])] {
+        var groups: [String: (constraint: String?, minutes: Int, indices: [Int])] = [:]
+        var order: [String] = []
+        for (index, cell) in plan.cells.enumerated() {
+            let constraint = slurm.constraints[cell.backend]
+            let minutes = timeMinutes(cell, plan: plan, margin: slurm.marginMinutes)
+            let key = "\(constraint ?? "")|\(minutes)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: (constraint, minutes, [])].indices.append(index)
+        }
+        return order.map { groups[$0]! }
+    }
+
+    /// A task's `--time`: its boot timeout, its builds' timeouts (built there when the build
+    /// task failed) and the margin, in whole minutes.
+    static func timeMinutes(_ cell: Cell, plan: Plan, margin: Int) -> Int {
+        let keys = Set(cell.levels.compactMap { $0.build?.key })
+        let builds = plan.builds.filter { keys.contains($0.key) }.map(\.spec.timeoutSeconds).reduce(0, +)
+        return (cell.bootTimeoutSeconds + builds + 59) / 60 + margin
+    }
+
+    /// `0-3,7,9-10` for sbatch --array.
+    static func arraySpec(_ indices: [Int]) -> String {
+        var parts: [String] = []
+        var start: Int?
+        var last = -2
+        for index in indices.sorted() {
+            if index == last + 1 { last = index; continue }
+            if let start { parts.append(start == last ? "\(start)" : "\(start)-\(last)") }
+            start = index
+            last = index
+        }
+        if let start { parts.append(start == last ? "\(start)" : "\(start)-\(last)") }
+        return parts.joined(separator: ",")
+    }
+
+    /// The exit statuses task scripts wrote: the latest attempt per index.
+    static func statuses(_ spool: String) -> [(taskID: Int, attempt: Int, exit: Int)] {
+        var latest: [Int: (attempt: Int, exit: Int)] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(spool)/status")) ?? [] {
+            let parts = name.split(separator: ".")
+            guard parts.count == 2, let index = Int(parts[0]), let attempt = Int(parts[1]),
+                let text = try? String(contentsOfFile: "\(spool)/status/\(name)", encoding: .utf8),
+                let exit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            else { continue }
+            if (latest[index]?.attempt ?? -1) < attempt { latest[index] = (attempt, exit) }
+        }
+        return latest.map { ($0.key, $0.value.attempt, $0.value.exit) }
+    }
+
+    /// The running nestci executable (what the tasks run unless told otherwise).
+    static func thisExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
