@@ -87,7 +87,9 @@ extension RealBootSuite {
             #expect(try await store.bisects(runID: history.badRun).map(\.id) == [record.id])
             // The same bisect asked again is the recorded one.
             let again = try await Bisector.run(BisectRequest(runID: history.badRun, cellID: history.cellID), store: store, options: options)
-            #expect(again == record)
+            // (Compared as stored: the in-memory record's dates carry more precision than JSON.)
+            #expect(again.id == record.id && again.steps == record.steps && again.boots == record.boots)
+            #expect(again == (try await store.bisect(id: record.id)))
         }
 
         @Test("a step: the broken commit is skipped, the other failure is weak then skipped, the merge and the side commit are good")

@@ -90,11 +90,12 @@ struct SlurmExecutorTests {
             try #require(running > 0, "a Slurm task should be booting")
             kill(first.pid, SIGKILL)
             _ = await first.wait()
-            try await Task.sleep(for: .seconds(2))
-            #expect(!(try await SlurmTestCluster.queue(cluster)).isEmpty, "the jobs outlive the killed nestci")
+            // The jobs outlive the killed nestci; a fixture task may also simply finish in the
+            // meantime, so what is checked is that the jobs are known and resumed, below.
             let store = try ArtifactStore(root: fixture.store)
             let runID = try #require(try await store.interruptedRuns().first?.id)
             let jobs = try await store.slurmJobs(runID: runID)
+            #expect(!jobs.isEmpty, "the run's job ids are in the store")
             let second = try await SupervisedProcess.run(ProcessSpec(NestCIBinary.path!, run + ["--resume", runID], environment: cluster.environment, timeout: .seconds(300)))
             #expect(second.termination == .exited(1), "a fixture cell fails: \(second.output.suffix(2000))")
             #expect(Set(try await store.cells(runID: runID).map(\.outcome)) == [.pass, .fail])

@@ -67,7 +67,9 @@ public enum Bisector {
         var session = Session(setup: setup, store: store, options: options, progress: progress, record: record)
         do {
             try await session.run()
-        } catch is CancellationError {
+        } catch where error is CancellationError || Task.isCancelled {
+            // A child killed by the cancellation (git, make, the emulator) throws its own
+            // error; it is still the cancellation, not a failed bisect.
             session.record.status = .cancelled
             session.record.notes.append("cancelled; `nestci bisect \(request.runID)/\(request.cellID)` again continues it")
         } catch {

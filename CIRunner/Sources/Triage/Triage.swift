@@ -62,7 +62,7 @@ public enum Triage {
         do {
             try await session.run()
             session.record.status = .finished
-        } catch is CancellationError {
+        } catch where error is CancellationError || Task.isCancelled {
             session.record.status = .cancelled
             session.close()
             try? await store.saveTriage(session.record)  // Best effort: the cancel must not turn into a store error.
