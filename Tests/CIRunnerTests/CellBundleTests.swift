@@ -156,7 +156,7 @@ extension RealBootSuite {
             func editManifest(_ folder: String, _ edit: (inout CellBundle) -> Void) throws {
                 var manifest = try BundleIngester.manifest(of: folder).manifest
                 edit(&manifest)
-                try CellBundle.encoder.encode(manifest).write(to: URL(fileURLWithPath: "\(folder)/manifest.json"))
+                try AtomicFile.writeJSON(manifest, to: "\(folder)/manifest.json")
             }
             func refused(_ bundle: String, into run: BundleRun, _ code: BundleError.Code, saying words: String, sourceLocation: SourceLocation = #_sourceLocation) async {
                 do {

@@ -67,7 +67,7 @@ public struct CellBundleRunner: Sendable {
             format: CellBundle.currentFormat, runID: runID, matrix: plan.matrix, matrixDigest: matrixDigest,
             nestciVersion: NestCI.version, cellID: cell.id, index: index, outcome: result.outcome, host: ArtifactStore.hostName,
             created: Date(), files: files)
-        try AtomicFile.write(CellBundle.encoder.encode(bundle), to: "\(staging)/\(CellBundle.manifestFile)")
+        try AtomicFile.writeJSON(bundle, to: "\(staging)/\(CellBundle.manifestFile)")
         let folder = "\(out)/\(cell.id)"
         try Self.publish(staging, as: folder)
         published = true
