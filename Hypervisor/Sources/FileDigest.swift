@@ -5,13 +5,16 @@ import Matrix
 /// serial log never sits in memory whole. The one file hasher of build outputs, disk
 /// inputs and store artifacts.
 public enum FileDigest {
-    /// `nil` when the file cannot be opened; read errors after opening throw.
+    /// `nil` when the file cannot be opened; read errors after opening throw. Called from
+    /// a task, it throws `CancellationError` between chunks once the task is cancelled: a
+    /// torn-down run must not keep a thread hashing a disk image it will never use.
     public static func sha256(path: String) throws -> (hex: String, bytes: Int)? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         var hasher = SHA256()
         var total = 0
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try Task.checkCancellation()
             total += chunk.count
             chunk.withUnsafeBytes { hasher.update($0) }
         }
@@ -23,16 +26,18 @@ extension FileDigest {
     /// Files whose content was checked in this process, by path, with the identity they
     /// had then (device, inode, size, modification time): a file unchanged since is not
     /// hashed again for every cell that reuses it.
-    private static let verified = Mutex<[String: FileStamp]>([:])
+    private static let verified = Mutex<[String: (stamp: FileStamp, sha256: String)]>([:])
 
     /// True when the file at `path` still has the recorded size and SHA-256: what a cached
-    /// build output or disk image is checked against before it is reused.
+    /// build output or disk image is checked against before it is reused. The digest is
+    /// remembered with the file's identity, so an unchanged file is hashed once, and is
+    /// still compared with what each caller expects.
     public static func matches(path: String, sha256 expected: String, size: Int) -> Bool {
         guard let stamp = FileStamp(path: path), stamp.size == size else { return false }
-        if verified.withLock({ $0[path] }) == stamp { return true }
-        guard let digest = try? sha256(path: path), digest.bytes == size, digest.hex == expected else { return false }
-        verified.withLock { $0[path] = stamp }
-        return true
+        if let known = verified.withLock({ $0[path] }), known.stamp == stamp { return known.sha256 == expected }
+        guard let digest = try? sha256(path: path), digest.bytes == size else { return false }
+        verified.withLock { $0[path] = (stamp, digest.hex) }
+        return digest.hex == expected
     }
 }
 

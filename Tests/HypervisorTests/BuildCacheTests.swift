@@ -143,14 +143,14 @@ struct BuildCacheTests {
     @Test("build slots: at most maxParallel at once, {jobs} shares the cores")
     func slots() async throws {
         let slots = BuildSlots(limit: 2, cores: 4)
-        #expect(await slots.acquire() == 4, "alone: every core")
-        #expect(await slots.acquire() == 2, "two running: half each")
-        let third = Task { await slots.acquire() }
+        #expect(try await slots.acquire() == 4, "alone: every core")
+        #expect(try await slots.acquire() == 2, "two running: half each")
+        let third = Task { try await slots.acquire() }
         try await Task.sleep(for: .milliseconds(100))
         await slots.release()
-        #expect(await third.value == 2, "the third waited for a slot")
+        #expect(try await third.value == 2, "the third waited for a slot")
         let small = BuildSlots(limit: 8, cores: 2)
-        for _ in 0..<5 { _ = await small.acquire() }
-        #expect(await small.acquire() == 1, "never below 1")
+        for _ in 0..<5 { _ = try await small.acquire() }
+        #expect(try await small.acquire() == 1, "never below 1")
     }
 }

@@ -33,7 +33,7 @@ extension CellRunner {
         let vmx = host.vmxSupport(for: cell.backend, cpuModel: cell.emulator?.cpu)
         let request = bootRequest(cell, plan: cell.bootPlan(disks: disks), folder: "\(evidence.folder)/perf-reboot", vmx: vmx)
         onEvent(.cellBooting(cellID: cell.id, label: "\(cell.levelSummary) (re-boot: timing outside its band)", attempt: recorded.attempts + 1))
-        let boot = await slots.withSlot(priority: .infinity) { await BootRunner.run(request) }
+        let boot = try await slots.withSlot(priority: .infinity) { await BootRunner.run(request) }
         guard boot.verdict.outcome == .pass else { return nil }
         var copy = recorded
         copy.secondsToVerdict = boot.verdict.seconds

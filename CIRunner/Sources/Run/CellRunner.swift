@@ -112,7 +112,7 @@ struct CellRunner: Sendable {
             let attemptFolder = "\(evidence.folder)/attempt-\(attempt)"
             onEvent(.cellBooting(cellID: cell.id, label: cell.levelSummary, attempt: attempt))
             let request = bootRequest(cell, plan: plan, folder: attemptFolder, vmx: vmx)
-            let boot = await slots.withSlot(priority: expected[cell.id] ?? .infinity) { await BootRunner.run(request) }
+            let boot = try await slots.withSlot(priority: expected[cell.id] ?? .infinity) { await BootRunner.run(request) }
             bootSeconds += boot.timeToDecision.seconds + boot.stopDuration.seconds
             // (A cell that needs VMX where there is none never gets here: vmxSkipReason.)
             let verdict = boot.verdict

@@ -129,7 +129,7 @@ public actor Builder {
             options.logger?("reusing \(record.status.rawValue) build", metadata)
             return record
         }
-        let jobs = await slots.acquire()
+        let jobs = try await slots.acquire()
         let runner = BuildRunner(store: store, cache: cache, options: options)
         do {
             options.logger?("building with \(plan.flags.opt), \(jobs) jobs", metadata)
