@@ -114,8 +114,7 @@ public enum Triage {
             }
             let signature = bad.signature ?? FailureSignature(result: bad)!
             let matrixPath = request.matrixPath ?? summary.matrixPath
-            let plan = try MatrixFile.load(path: matrixPath).plan()
-            guard let cell = plan.cell(bad.cellID) else {
+            guard let cell = try InvestigationSession<TriageRecord>.cell(bad.cellID, matrixPath: matrixPath) else {
                 throw TriageError(.notFound, "cell \(bad.cellID) is no longer in \(matrixPath); pass --matrix FILE with the matrix the run used")
             }
             let built = cell.levels.indices.filter { cell.levels[$0].build != nil }
@@ -127,13 +126,8 @@ public enum Triage {
             var pinned: [Int: String] = [:]
             for index in built { pinned[index] = bad.commits[cell.levels[index].component] }
 
-            let flake: FlakeRule.Decision
-            if let runs = request.runs {
-                flake = FlakeRule.Decision(boots: max(1, runs), flakeRate: 0, flakes: 0, runs: 0, reason: "--runs \(runs)")
-            } else {
-                let history = try await store.history(matrix: summary.matrix, cellID: bad.cellID, limit: 60)
-                flake = FlakeRule.boots(history: history.filter { $0.runID <= request.runID }.map(\.result), signature: signature)
-            }
+            let history = request.runs == nil ? try await store.history(matrix: summary.matrix, cellID: bad.cellID, limit: 60) : []
+            let flake = InvestigationSession<TriageRecord>.flake(runs: request.runs, history: history, runID: request.runID, signature: signature)
             let id = "t" + SHA256.hex(of: [request.runID, bad.cellID, low.rawValue, high.rawValue].joined(separator: "\n")).prefix(12)
             let previous = try await store.triage(id: id)
             var record = TriageRecord(
@@ -159,42 +153,33 @@ public enum Triage {
     /// One process's share of a triage.
     struct Session {
         let setup: Setup
-        let store: ArtifactStore
-        let options: RunOptions
-        let progress: @Sendable (String) -> Void
         let maxBuilds: Int
-        var record: TriageRecord
-        var investigation: InvestigationRun?
-        var runner: AdHocRunner?
-        let began = Date()
-        let baseSeconds: Double
+        var core: InvestigationSession<TriageRecord>
 
         init(setup: Setup, store: ArtifactStore, options: RunOptions, progress: @escaping @Sendable (String) -> Void, maxBuilds: Int) {
             self.setup = setup
-            self.store = store
-            self.options = options
-            self.progress = progress
             self.maxBuilds = maxBuilds
-            record = setup.record
-            baseSeconds = setup.record.seconds
+            core = InvestigationSession(kind: "triage", store: store, options: options, matrixPath: setup.matrixPath, progress: progress, record: setup.record)
         }
 
-        mutating func close() {
-            record.seconds = baseSeconds + Date().timeIntervalSince(began)
-            if record.status != .running { record.finished = Date() }
+        var record: TriageRecord {
+            get { core.record }
+            set { core.record = newValue }
         }
+        var store: ArtifactStore { core.store }
+        var options: RunOptions { core.options }
+        var progress: @Sendable (String) -> Void { core.progress }
+        var investigation: InvestigationRun? { core.investigation }
+
+        mutating func close() { core.close() }
 
         var high: OptLevel { record.high }
         var low: OptLevel { record.low }
         var wrappers: String { "\(options.store)/wrappers" }
 
         mutating func run() async throws {
-            let runner = await AdHocRunner(options: options, store: store)
-            self.runner = runner
-            let run = try await InvestigationRun.open(
-                store: store, kind: "triage", id: record.id, matrix: record.matrix, matrixPath: setup.matrixPath, hostJSON: runner.hostJSON)
-            investigation = run
-            record.investigationRunID = run.runID
+            try await core.open()
+            let run = core.investigation!
             progress("triaging \(record.cellID): passes at -\(low.rawValue), fails at -\(high.rawValue) (\(record.signature)); steps in run \(run.runID)")
             progress("\(record.bootsPerStep) boot\(record.bootsPerStep == 1 ? "" : "s") a step: \(record.bootsReason)")
             try await store.saveTriage(record)
@@ -217,8 +202,8 @@ public enum Triage {
                 let outer = progress
                 var check = Session(
                     setup: otherSetup, store: store, options: options, progress: { outer("at -\(level): " + $0) }, maxBuilds: maxBuilds - record.builds)
-                check.runner = runner
-                check.investigation = investigation
+                check.core.runner = core.runner
+                check.core.investigation = core.investigation
                 var confirmation = TriageConfirmation(cellID: other, opt: otherSetup.record.high, flagsPass: nil, unitsFail: nil)
                 if let flags = record.minimalFlags { confirmation.flagsPass = try await check.flagTest(flags) }
                 if let units = record.minimalUnits { confirmation.unitsFail = try await check.unitTest(units) }
@@ -301,18 +286,37 @@ public enum Triage {
             self = session
             record.unitTests = outcome.tests
             record.minimalUnits = outcome.minimal
+            try await otherwise()
             progress("units: " + record.unitsSentence)
+        }
+
+        /// "Passes otherwise": ddmin takes for granted that no unit at -Ob passes, so it is
+        /// checked, the minimal units at -Oa too (every unit at -Oa through the wrapper). It
+        /// fails when -Ob code escapes the wrapper (a unit compiled by an absolute path).
+        mutating func otherwise() async throws {
+            let verdict = try await unitVerdict([], phase: .otherwise)
+            switch verdict {
+            case .good: record.passesOtherwise = true
+            case .bad: record.passesOtherwise = false
+            default:
+                record.passesOtherwise = nil
+                record.notes.append("every unit at -\(low.rawValue) through the wrapper could not be judged (\(verdict.name)): \"passes otherwise\" not confirmed")
+            }
         }
 
         /// True when `optimised` at -Ob, every other unit at -Oa, fails the original way.
         mutating func unitTest(_ optimised: [TriageUnit]) async throws -> Bool {
+            try await unitVerdict(optimised, phase: .units) == .bad
+        }
+
+        /// `optimised` at -Ob, every other unit at -Oa, built through the wrapper and booted.
+        mutating func unitVerdict(_ optimised: [TriageUnit], phase: TriageStep.Phase) async throws -> StepVerdict {
             var folders: [Int: String] = [:]
             for index in setup.levels {
                 folders[index] = try wrapper(level: index, listed: optimised.filter { $0.level == index }.map(\.path), otherOpt: low.flag)
             }
             let label = "units-\(optimised.count)-" + SHA256.hex(of: optimised.sorted().map { "\($0.level):\($0.path)" }.joined(separator: "\n")).prefix(10)
-            let verdict = try await judge(variants { BuildVariant(pathPrefix: folders[$0]) }, label: label, phase: .units, disabled: [], units: optimised)
-            return verdict == .bad
+            return try await judge(variants { BuildVariant(pathPrefix: folders[$0]) }, label: label, phase: phase, disabled: [], units: optimised)
         }
 
         func wrapper(level: Int, listed: [String], otherOpt: String?) throws -> String {
@@ -359,19 +363,15 @@ public enum Triage {
                     signature: step.results.lazy.compactMap { $0.signature ?? FailureSignature(result: $0) }.first, runID: step.runID,
                     cellIDs: step.results.map(\.cellID), builds: step.builds, boots: step.boots))
             let what = phase == .flags ? "-\(high.rawValue) \(disabled.map(OptimizerFlags.disabling).prefix(4).joined(separator: " "))\(disabled.count > 4 ? " …(\(disabled.count))" : "")"
-                : phase == .unitList ? "all units at -\(high.rawValue) (wrapper)" : "\(units.prefix(3).map(record.name).joined(separator: " "))\(units.count > 3 ? " …(\(units.count))" : "") at -\(high.rawValue)"
+                : phase == .unitList ? "all units at -\(high.rawValue) (wrapper)"
+                : phase == .otherwise ? "every unit at -\(low.rawValue) (wrapper)" : "\(units.prefix(3).map(record.name).joined(separator: " "))\(units.count > 3 ? " …(\(units.count))" : "") at -\(high.rawValue)"
             progress("step \(record.steps.count): \(what): \(verdict.name)\(note.map { " (\($0))" } ?? "")")
             try await store.saveTriage(record)
             return verdict
         }
 
         mutating func boot(_ variants: [Int: BuildVariant], label: String, boots: Int) async throws -> AdHocStep {
-            let step = try await runner!.run(setup.cell, variants: variants, boots: boots, in: investigation!, label: label, stopOnPass: true)
-            record.builds += step.builds
-            record.cachedBuilds += step.cachedBuilds
-            record.boots += step.boots
-            record.reusedBoots += step.reusedBoots
-            return step
+            try await core.boot(setup.cell, variants: variants, boots: boots, label: label, stopOnPass: true)
         }
     }
 }
