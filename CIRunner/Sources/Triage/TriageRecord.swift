@@ -134,7 +134,8 @@ public struct TriageRecord: Sendable, Codable, Equatable {
         guard let flags = minimalFlags else {
             if let trouble = notes.first(where: { $0.hasPrefix("flags not narrowed:") }) { return trouble }
             if candidates.isEmpty { return "no optimisation flag is enabled at -\(high.rawValue) and not at -\(low.rawValue): nothing to narrow" }
-            if status == .running || status == .cancelled, flagTests == 0 { return "flags: not narrowed yet" }
+            // No flag test concluded (still going, cancelled, or stopped by maxBuilds): nothing is claimed.
+            if flagTests == 0 { return status == .failed ? "flags: not narrowed (the triage stopped first)" : "flags: not narrowed yet" }
             return "fails at -\(high.rawValue), even with all \(candidates.count) flags it adds over -\(low.rawValue) disabled: no -f flag explains it (some -O behaviour has no flag)"
         }
         let disable = flags.map(OptimizerFlags.disabling).joined(separator: " ")
