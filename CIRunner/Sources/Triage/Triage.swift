@@ -244,9 +244,7 @@ public enum Triage {
                 return
             }
             let priority = candidates.prefix { OptimizerFlags.undefinedBehaviourFirst.contains($0) }.count
-            var session = self
-            let outcome = try await DeltaDebugging.minimize(candidates, priority: priority) { subset in try await session.flagTest(subset) }
-            self = session
+            let outcome = try await minimize(candidates, priority: priority) { session, subset in try await session.flagTest(subset) }
             record.flagTests = outcome.tests + 1
             record.minimalFlags = outcome.minimal
             progress("flags: " + record.flagsSentence)
@@ -281,9 +279,7 @@ public enum Triage {
                 record.notes.append("the full -\(high.rawValue) build through the compiler wrapper did not fail the original way (\(list.name)): units not narrowed")
                 return
             }
-            var session = self
-            let outcome = try await DeltaDebugging.minimize(record.units) { subset in try await session.unitTest(subset) }
-            self = session
+            let outcome = try await minimize(record.units) { session, subset in try await session.unitTest(subset) }
             record.unitTests = outcome.tests
             record.minimalUnits = outcome.minimal
             try await otherwise()
@@ -327,6 +323,16 @@ public enum Triage {
         }
 
         // MARK: Steps
+
+        /// ddmin over `items`, each test a step of this session (its record and costs kept
+        /// also when the search throws: maxBuilds reached, cancelled).
+        mutating func minimize<Element: Hashable>(
+            _ items: [Element], priority: Int = 0, _ test: (inout Session, [Element]) async throws -> Bool
+        ) async throws -> DeltaDebugging.Outcome<Element> {
+            var session = self
+            defer { self = session }
+            return try await DeltaDebugging.minimize(items, priority: priority) { subset in try await test(&session, subset) }
+        }
 
         /// Every built level pinned to the run's commit, the triaged ones with `change`'s variant.
         func variants(_ change: (Int) -> BuildVariant) -> [Int: BuildVariant] {
