@@ -186,7 +186,7 @@ public enum Bisector {
     }
 
     /// One process's share of a bisect.
-    struct Session {
+    struct Session: InvestigationSessionHolder {
         let setup: Setup
         var core: InvestigationSession<BisectRecord>
 
@@ -194,16 +194,6 @@ public enum Bisector {
             self.setup = setup
             core = InvestigationSession(kind: "bisect", store: store, options: options, matrixPath: setup.matrixPath, progress: progress, record: record)
         }
-
-        var record: BisectRecord {
-            get { core.record }
-            set { core.record = newValue }
-        }
-        var store: ArtifactStore { core.store }
-        var progress: @Sendable (String) -> Void { core.progress }
-        var investigation: InvestigationRun? { core.investigation }
-
-        mutating func close() { core.close() }
 
         mutating func run() async throws {
             try await core.open()

@@ -84,6 +84,25 @@ struct InvestigationSession<Record: InvestigationRecord>: Sendable {
     }
 }
 
+/// A bisect's or a triage's session: the shared part is its ``core``, read through these.
+protocol InvestigationSessionHolder {
+    associatedtype Record: InvestigationRecord
+    var core: InvestigationSession<Record> { get set }
+}
+
+extension InvestigationSessionHolder {
+    var record: Record {
+        get { core.record }
+        set { core.record = newValue }
+    }
+    var store: ArtifactStore { core.store }
+    var options: RunOptions { core.options }
+    var progress: @Sendable (String) -> Void { core.progress }
+    var investigation: InvestigationRun? { core.investigation }
+
+    mutating func close() { core.close() }
+}
+
 extension BisectRecord: InvestigationRecord {
     var isRunning: Bool { status == .running }
     var spentSeconds: Double {

@@ -42,7 +42,8 @@ public struct TriageError: Error, CustomStringConvertible, Sendable {
 /// -O triage (#13): which optimisation flags and which translation units an -O-only
 /// failure needs. Step 1 delta-debugs over builds at `-Ob -fno-X …` (the flags -Ob enables
 /// over -Oa, undefined-behaviour ones first); step 2 over the units, built at -Ob through
-/// the ``CompilerWrapper`` with the rest at -Oa. Every step is a build and K boots of the
+/// the ``CompilerWrapper`` with the rest at -Oa, then one step with every unit at -Oa
+/// through the wrapper, which must pass for "passes otherwise". Every step is a build and K boots of the
 /// cell with its exact boot plan and rules (``AdHocRunner``), judged by the failure's
 /// signature (``StepClassifier``).
 ///
@@ -151,7 +152,7 @@ public enum Triage {
     }
 
     /// One process's share of a triage.
-    struct Session {
+    struct Session: InvestigationSessionHolder {
         let setup: Setup
         let maxBuilds: Int
         var core: InvestigationSession<TriageRecord>
@@ -161,17 +162,6 @@ public enum Triage {
             self.maxBuilds = maxBuilds
             core = InvestigationSession(kind: "triage", store: store, options: options, matrixPath: setup.matrixPath, progress: progress, record: setup.record)
         }
-
-        var record: TriageRecord {
-            get { core.record }
-            set { core.record = newValue }
-        }
-        var store: ArtifactStore { core.store }
-        var options: RunOptions { core.options }
-        var progress: @Sendable (String) -> Void { core.progress }
-        var investigation: InvestigationRun? { core.investigation }
-
-        mutating func close() { core.close() }
 
         var high: OptLevel { record.high }
         var low: OptLevel { record.low }
