@@ -26,7 +26,11 @@ extension RealBootSuite {
             let figures = TriageBenchmark.Figures(subject: "fixture", record: record)
             #expect(figures.flagSteps <= figures.flagTarget, "\(figures)")
             #expect(figures.unitSteps <= figures.unitTarget, "\(figures)")
-            #expect(record.steps.count == record.flagTests + record.unitTests + 1)
+            // "Passes otherwise" checked: vmcs.c at -O0 too (every unit at -O0 through the wrapper) passes.
+            #expect(record.passesOtherwise == true)
+            let otherwise = try #require(record.steps.last)
+            #expect(otherwise.phase == .otherwise && otherwise.units.isEmpty && otherwise.verdict == "good")
+            #expect(record.steps.count == record.flagTests + record.unitTests + 2, "the listing build and the otherwise check besides the searches")
             #expect(record.boots == record.steps.count && record.builds == record.steps.count, "a build and a boot a step")
 
             // Kept in the store; its steps are cells of an investigation run outside the nightly history.
@@ -57,6 +61,30 @@ extension RealBootSuite {
             #expect(finding.triage?.first?.contains("-fstrict-aliasing") == true)
             let payload = String(decoding: try JSONEncoder().encode(RunNotification(run: runs.first { $0.id == record.runID }!)), as: UTF8.self)
             #expect(payload.contains("fails when vmcs.c is built at -O2"))
+        }
+
+        @Test("a unit built by absolute path escapes the wrapper: the unit search names an innocent unit, and the otherwise check says it does not pass otherwise",
+              .enabled(if: RealBootTools.qemu, RealBootTools.qemuReason))
+        func otherwiseFailsWhenAUnitEscapes() async throws {
+            let gcc = try #require(
+                (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").map { "\($0)/gcc" }.first(where: FileManager.default.isExecutableFile))
+            // vmcs.c (the culprit) is compiled first by gcc's absolute path; the rest by `gcc` on PATH (the wrapper).
+            let command = "make BITS={bits} OPT='{opt}' CC=\(gcc) build/{bits}/vmcs.o && make BITS={bits} OPT='{opt}'"
+            let matrix = TriageBenchmark.fixtureMatrixText.replacingOccurrences(of: "make BITS={bits} OPT='{opt}'", with: command)
+            let fixture = try await FixtureMatrix.make(matrix: matrix)
+            defer { fixture.remove() }
+            let record = try await TriageBenchmark.triage(matrixPath: fixture.matrix, store: fixture.store)
+            print("[triage] " + record.lines.joined(separator: "\n[triage] "))
+            #expect(record.status == .finished)
+            #expect(record.minimalFlags == ["-fstrict-aliasing"], "the flags still reach vmcs.c through OPT")
+            #expect(record.units.map(\.path).sorted() == ["chain.c", "cmdline.c", "fixture.c", "lib.c", "serial.c", "smp.c"], "vmcs.c never went through the wrapper")
+            #expect(record.minimalUnits?.count == 1)
+            #expect(record.passesOtherwise == false)
+            let otherwise = try #require(record.steps.last)
+            #expect(otherwise.phase == .otherwise && otherwise.verdict == "bad")
+            #expect(!record.unitsSentence.contains("passes otherwise"))
+            #expect(record.unitsSentence.contains("but it fails too with every unit at -O0 through the wrapper"))
+            #expect(record.lines.contains { $0.contains("escapes the wrapper") }, "nestci report says it")
         }
 
         @Test("a build calling gcc by absolute path bypasses the wrapper: said so, no units", .enabled(if: RealBootTools.qemu, RealBootTools.qemuReason))

@@ -17,7 +17,8 @@ struct TriageRecordTests {
 
     @Test("a culprit flag and unit in the issue's words")
     func sentences() {
-        let record = Self.record(flags: ["-fstrict-aliasing"], units: [TriageUnit(level: 0, path: "regression/vmcs_link.c")])
+        var record = Self.record(flags: ["-fstrict-aliasing"], units: [TriageUnit(level: 0, path: "regression/vmcs_link.c")])
+        record.passesOtherwise = true
         #expect(record.flagsSentence == "fails at -O3; passes at -O3 -fno-strict-aliasing: the failure needs -fstrict-aliasing (typical of type punning through incompatible pointers)")
         #expect(record.unitsSentence == "fails when regression/vmcs_link.c is built at -O3 (everything else at -O0); passes otherwise")
         #expect(record.costSentence == "0 steps, 6 builds (1 cached), 5 boots, 1.5 min")
@@ -28,6 +29,17 @@ struct TriageRecordTests {
         confirmed.confirmations[0].unitsFail = false
         #expect(confirmed.levelsText == "O3", "a disagreeing level is not claimed")
         #expect(confirmed.confirmationSentence?.contains("NOT the same") == true)
+    }
+
+    @Test("\"passes otherwise\" only when every unit at -Oa through the wrapper passed")
+    func passesOtherwise() {
+        var record = Self.record(flags: nil, units: [TriageUnit(level: 0, path: "vmcs.c")])
+        #expect(record.unitsSentence == "fails when vmcs.c is built at -O3 (everything else at -O0); not confirmed that it passes otherwise (every unit at -O0 through the wrapper)")
+        record.passesOtherwise = false
+        #expect(record.unitsSentence.hasPrefix("fails when vmcs.c is built at -O3 (everything else at -O0); but it fails too with every unit at -O0 through the wrapper"))
+        #expect(!record.unitsSentence.contains("passes otherwise"))
+        record.passesOtherwise = true
+        #expect(record.unitsSentence.hasSuffix("; passes otherwise"))
     }
 
     @Test("honest when nothing explains it, or the wrapper was bypassed")

@@ -27,9 +27,18 @@ public enum TriageBenchmark {
             return """
                 triage \(subject): \(record.cellID) -\(record.low.rawValue) passes, -\(record.high.rawValue) fails
                   flags: F = \(flagCandidates), culprit \(flags) in \(flagSteps) builds+boots (target \(flagTarget)); ratio \(ratio(flagSteps, flagTarget))
-                  units: U = \(self.units), culprit \(units) in \(unitSteps) builds+boots (target \(unitTarget)); ratio \(ratio(unitSteps, unitTarget))
+                  units: U = \(self.units), culprit \(units) in \(unitSteps) builds+boots (target \(unitTarget)); ratio \(ratio(unitSteps, unitTarget))\(otherwise)
                   whole triage: \(record.costSentence)
                 """
+        }
+
+        /// The "passes otherwise" check comes after the culprit is named: one more step, not in the ratio.
+        var otherwise: String {
+            switch record.passesOtherwise {
+            case true?: "; +1 step: passes otherwise"
+            case false?: "; +1 step: does NOT pass otherwise"
+            case nil: ""
+            }
         }
 
         func ratio(_ used: Int, _ target: Int) -> String { String(format: "%.2f", Double(used) / Double(max(1, target))) }

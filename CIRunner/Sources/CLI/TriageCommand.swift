@@ -10,7 +10,8 @@ enum TriageCommand {
             Step 1 delta-debugs over builds at -Ob -fno-X … (the flags gcc -Q --help=optimizers enables at -Ob
             and not at -Oa, undefined-behaviour flags such as -fstrict-aliasing first) for a minimal set whose
             disabling passes. Step 2 puts a compiler wrapper first on PATH (as the cell's compiler, gcc and cc)
-            and delta-debugs over the units it logs, built at -Ob with everything else at -Oa. Every step is a
+            and delta-debugs over the units it logs, built at -Ob with everything else at -Oa; then every unit at
+            -Oa through the wrapper must pass ("passes otherwise", said only when it did). Every step is a
             build and boot with the cell's exact boot plan and rules, judged by the failure's signature, kept
             as a cell of an investigation run (`nestci show`); K boots a step for a flaky cell. The record is
             kept in the store; run it again to resume an interrupted triage.

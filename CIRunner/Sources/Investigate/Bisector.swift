@@ -110,8 +110,7 @@ public enum Bisector {
                 throw BisectError(.notAFailure, "cell \(request.cellID) of run \(request.runID) is \(failing.outcome.rawValue): only a FAIL or TIMEOUT cell can be bisected")
             }
             let matrixPath = request.matrixPath ?? summary.matrixPath
-            let plan = try MatrixFile.load(path: matrixPath).plan()
-            guard let cell = plan.cell(request.cellID) else {
+            guard let cell = try InvestigationSession<BisectRecord>.cell(request.cellID, matrixPath: matrixPath) else {
                 throw BisectError(.notFound, "cell \(request.cellID) is no longer in \(matrixPath); pass --matrix FILE with the matrix the run used")
             }
             let history = try await store.history(matrix: summary.matrix, cellID: request.cellID, limit: 60)
@@ -165,12 +164,7 @@ public enum Bisector {
                 let held = movedComponents.contains(other) ? goodCommits[other] : badCommits[other]
                 if let commit = held ?? badCommits[other] { pinned[index] = commit }
             }
-            let flake: FlakeRule.Decision
-            if let runs = request.runs {
-                flake = FlakeRule.Decision(boots: max(1, runs), flakeRate: 0, flakes: 0, runs: 0, reason: "--runs \(runs)")
-            } else {
-                flake = FlakeRule.boots(history: history.filter { $0.runID <= request.runID }.map(\.result), signature: signature)
-            }
+            let flake = InvestigationSession<BisectRecord>.flake(runs: request.runs, history: history, runID: request.runID, signature: signature)
             let id = "b" + SHA256.hex(of: [request.runID, request.cellID, component, good, bad].joined(separator: "\n")).prefix(12)
             var record = try await store.bisect(id: id)
                 ?? BisectRecord(
@@ -192,38 +186,17 @@ public enum Bisector {
     }
 
     /// One process's share of a bisect.
-    struct Session {
+    struct Session: InvestigationSessionHolder {
         let setup: Setup
-        let store: ArtifactStore
-        let options: RunOptions
-        let progress: @Sendable (String) -> Void
-        var record: BisectRecord
-        var investigation: InvestigationRun?
-        var runner: AdHocRunner?
-        let began = Date()
-        let baseMinutes: Double
+        var core: InvestigationSession<BisectRecord>
 
         init(setup: Setup, store: ArtifactStore, options: RunOptions, progress: @escaping @Sendable (String) -> Void, record: BisectRecord) {
             self.setup = setup
-            self.store = store
-            self.options = options
-            self.progress = progress
-            self.record = record
-            baseMinutes = record.minutes
-        }
-
-        mutating func close() {
-            record.minutes = baseMinutes + Date().timeIntervalSince(began) / 60
-            if record.status != .running { record.finished = Date() }
+            core = InvestigationSession(kind: "bisect", store: store, options: options, matrixPath: setup.matrixPath, progress: progress, record: record)
         }
 
         mutating func run() async throws {
-            let runner = await AdHocRunner(options: options, store: store)
-            self.runner = runner
-            let run = try await InvestigationRun.open(
-                store: store, kind: "bisect", id: record.id, matrix: record.matrix, matrixPath: setup.matrixPath, hostJSON: runner.hostJSON)
-            investigation = run
-            record.investigationRunID = run.runID
+            try await core.open()
             progress(record.notes[0])
             progress(record.bootsReason)
 
@@ -294,12 +267,7 @@ public enum Bisector {
         }
 
         mutating func boot(_ commit: String, boots: Int, stopOnPass: Bool) async throws -> AdHocStep {
-            let step = try await runner!.run(
-                setup.cell, variants: variants(commit), boots: boots, in: investigation!, label: String(commit.prefix(9)), stopOnPass: stopOnPass)
-            record.builds += step.builds
-            record.cachedBuilds += step.cachedBuilds
-            record.boots += step.boots
-            return step
+            try await core.boot(setup.cell, variants: variants(commit), boots: boots, label: String(commit.prefix(9)), stopOnPass: stopOnPass)
         }
 
         mutating func append(_ commit: String, purpose: BisectStep.Purpose, verdict: StepVerdict, results: [CellResult]) -> BisectStep {

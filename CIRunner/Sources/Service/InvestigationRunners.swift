@@ -29,7 +29,9 @@ public struct InvestigationRunners: Sendable {
             triage: { job, _ in
                 let request = TriageRequest(runID: job.runID, cellID: job.cellID, matrixPath: job.matrixPath, maxBuilds: job.limits.maxBuilds ?? 40)
                 let record = try await Triage.run(request, store: store, options: options) { logger.with("job.id", job.name).info($0) }
-                return "flags: \(record.flagsSentence); units: \(record.unitsSentence); \(record.costSentence)"
+                // A triage stopped by its maxBuilds says so (its record is kept, status failed).
+                let stopped = record.status == .failed ? "; stopped: " + (record.notes.last ?? "") : ""
+                return "flags: \(record.flagsSentence); units: \(record.unitsSentence); \(record.costSentence)\(stopped)"
             })
     }
 

@@ -42,7 +42,8 @@ public struct TriageError: Error, CustomStringConvertible, Sendable {
 /// -O triage (#13): which optimisation flags and which translation units an -O-only
 /// failure needs. Step 1 delta-debugs over builds at `-Ob -fno-X …` (the flags -Ob enables
 /// over -Oa, undefined-behaviour ones first); step 2 over the units, built at -Ob through
-/// the ``CompilerWrapper`` with the rest at -Oa. Every step is a build and K boots of the
+/// the ``CompilerWrapper`` with the rest at -Oa, then one step with every unit at -Oa
+/// through the wrapper, which must pass for "passes otherwise". Every step is a build and K boots of the
 /// cell with its exact boot plan and rules (``AdHocRunner``), judged by the failure's
 /// signature (``StepClassifier``).
 ///
@@ -114,8 +115,7 @@ public enum Triage {
             }
             let signature = bad.signature ?? FailureSignature(result: bad)!
             let matrixPath = request.matrixPath ?? summary.matrixPath
-            let plan = try MatrixFile.load(path: matrixPath).plan()
-            guard let cell = plan.cell(bad.cellID) else {
+            guard let cell = try InvestigationSession<TriageRecord>.cell(bad.cellID, matrixPath: matrixPath) else {
                 throw TriageError(.notFound, "cell \(bad.cellID) is no longer in \(matrixPath); pass --matrix FILE with the matrix the run used")
             }
             let built = cell.levels.indices.filter { cell.levels[$0].build != nil }
@@ -127,13 +127,8 @@ public enum Triage {
             var pinned: [Int: String] = [:]
             for index in built { pinned[index] = bad.commits[cell.levels[index].component] }
 
-            let flake: FlakeRule.Decision
-            if let runs = request.runs {
-                flake = FlakeRule.Decision(boots: max(1, runs), flakeRate: 0, flakes: 0, runs: 0, reason: "--runs \(runs)")
-            } else {
-                let history = try await store.history(matrix: summary.matrix, cellID: bad.cellID, limit: 60)
-                flake = FlakeRule.boots(history: history.filter { $0.runID <= request.runID }.map(\.result), signature: signature)
-            }
+            let history = request.runs == nil ? try await store.history(matrix: summary.matrix, cellID: bad.cellID, limit: 60) : []
+            let flake = InvestigationSession<TriageRecord>.flake(runs: request.runs, history: history, runID: request.runID, signature: signature)
             let id = "t" + SHA256.hex(of: [request.runID, bad.cellID, low.rawValue, high.rawValue].joined(separator: "\n")).prefix(12)
             let previous = try await store.triage(id: id)
             var record = TriageRecord(
@@ -157,31 +152,15 @@ public enum Triage {
     }
 
     /// One process's share of a triage.
-    struct Session {
+    struct Session: InvestigationSessionHolder {
         let setup: Setup
-        let store: ArtifactStore
-        let options: RunOptions
-        let progress: @Sendable (String) -> Void
         let maxBuilds: Int
-        var record: TriageRecord
-        var investigation: InvestigationRun?
-        var runner: AdHocRunner?
-        let began = Date()
-        let baseSeconds: Double
+        var core: InvestigationSession<TriageRecord>
 
         init(setup: Setup, store: ArtifactStore, options: RunOptions, progress: @escaping @Sendable (String) -> Void, maxBuilds: Int) {
             self.setup = setup
-            self.store = store
-            self.options = options
-            self.progress = progress
             self.maxBuilds = maxBuilds
-            record = setup.record
-            baseSeconds = setup.record.seconds
-        }
-
-        mutating func close() {
-            record.seconds = baseSeconds + Date().timeIntervalSince(began)
-            if record.status != .running { record.finished = Date() }
+            core = InvestigationSession(kind: "triage", store: store, options: options, matrixPath: setup.matrixPath, progress: progress, record: setup.record)
         }
 
         var high: OptLevel { record.high }
@@ -189,12 +168,8 @@ public enum Triage {
         var wrappers: String { "\(options.store)/wrappers" }
 
         mutating func run() async throws {
-            let runner = await AdHocRunner(options: options, store: store)
-            self.runner = runner
-            let run = try await InvestigationRun.open(
-                store: store, kind: "triage", id: record.id, matrix: record.matrix, matrixPath: setup.matrixPath, hostJSON: runner.hostJSON)
-            investigation = run
-            record.investigationRunID = run.runID
+            try await core.open()
+            let run = core.investigation!
             progress("triaging \(record.cellID): passes at -\(low.rawValue), fails at -\(high.rawValue) (\(record.signature)); steps in run \(run.runID)")
             progress("\(record.bootsPerStep) boot\(record.bootsPerStep == 1 ? "" : "s") a step: \(record.bootsReason)")
             try await store.saveTriage(record)
@@ -217,8 +192,8 @@ public enum Triage {
                 let outer = progress
                 var check = Session(
                     setup: otherSetup, store: store, options: options, progress: { outer("at -\(level): " + $0) }, maxBuilds: maxBuilds - record.builds)
-                check.runner = runner
-                check.investigation = investigation
+                check.core.runner = core.runner
+                check.core.investigation = core.investigation
                 var confirmation = TriageConfirmation(cellID: other, opt: otherSetup.record.high, flagsPass: nil, unitsFail: nil)
                 if let flags = record.minimalFlags { confirmation.flagsPass = try await check.flagTest(flags) }
                 if let units = record.minimalUnits { confirmation.unitsFail = try await check.unitTest(units) }
@@ -259,9 +234,7 @@ public enum Triage {
                 return
             }
             let priority = candidates.prefix { OptimizerFlags.undefinedBehaviourFirst.contains($0) }.count
-            var session = self
-            let outcome = try await DeltaDebugging.minimize(candidates, priority: priority) { subset in try await session.flagTest(subset) }
-            self = session
+            let outcome = try await minimize(candidates, priority: priority) { session, subset in try await session.flagTest(subset) }
             record.flagTests = outcome.tests + 1
             record.minimalFlags = outcome.minimal
             progress("flags: " + record.flagsSentence)
@@ -296,23 +269,40 @@ public enum Triage {
                 record.notes.append("the full -\(high.rawValue) build through the compiler wrapper did not fail the original way (\(list.name)): units not narrowed")
                 return
             }
-            var session = self
-            let outcome = try await DeltaDebugging.minimize(record.units) { subset in try await session.unitTest(subset) }
-            self = session
+            let outcome = try await minimize(record.units) { session, subset in try await session.unitTest(subset) }
             record.unitTests = outcome.tests
             record.minimalUnits = outcome.minimal
+            try await otherwise()
             progress("units: " + record.unitsSentence)
+        }
+
+        /// "Passes otherwise": ddmin takes for granted that no unit at -Ob passes, so it is
+        /// checked, the minimal units at -Oa too (every unit at -Oa through the wrapper). It
+        /// fails when -Ob code escapes the wrapper (a unit compiled by an absolute path).
+        mutating func otherwise() async throws {
+            let verdict = try await unitVerdict([], phase: .otherwise)
+            switch verdict {
+            case .good: record.passesOtherwise = true
+            case .bad: record.passesOtherwise = false
+            default:
+                record.passesOtherwise = nil
+                record.notes.append("every unit at -\(low.rawValue) through the wrapper could not be judged (\(verdict.name)): \"passes otherwise\" not confirmed")
+            }
         }
 
         /// True when `optimised` at -Ob, every other unit at -Oa, fails the original way.
         mutating func unitTest(_ optimised: [TriageUnit]) async throws -> Bool {
+            try await unitVerdict(optimised, phase: .units) == .bad
+        }
+
+        /// `optimised` at -Ob, every other unit at -Oa, built through the wrapper and booted.
+        mutating func unitVerdict(_ optimised: [TriageUnit], phase: TriageStep.Phase) async throws -> StepVerdict {
             var folders: [Int: String] = [:]
             for index in setup.levels {
                 folders[index] = try wrapper(level: index, listed: optimised.filter { $0.level == index }.map(\.path), otherOpt: low.flag)
             }
             let label = "units-\(optimised.count)-" + SHA256.hex(of: optimised.sorted().map { "\($0.level):\($0.path)" }.joined(separator: "\n")).prefix(10)
-            let verdict = try await judge(variants { BuildVariant(pathPrefix: folders[$0]) }, label: label, phase: .units, disabled: [], units: optimised)
-            return verdict == .bad
+            return try await judge(variants { BuildVariant(pathPrefix: folders[$0]) }, label: label, phase: phase, disabled: [], units: optimised)
         }
 
         func wrapper(level: Int, listed: [String], otherOpt: String?) throws -> String {
@@ -323,6 +313,16 @@ public enum Triage {
         }
 
         // MARK: Steps
+
+        /// ddmin over `items`, each test a step of this session (its record and costs kept
+        /// also when the search throws: maxBuilds reached, cancelled).
+        mutating func minimize<Element: Hashable>(
+            _ items: [Element], priority: Int = 0, _ test: (inout Session, [Element]) async throws -> Bool
+        ) async throws -> DeltaDebugging.Outcome<Element> {
+            var session = self
+            defer { self = session }
+            return try await DeltaDebugging.minimize(items, priority: priority) { subset in try await test(&session, subset) }
+        }
 
         /// Every built level pinned to the run's commit, the triaged ones with `change`'s variant.
         func variants(_ change: (Int) -> BuildVariant) -> [Int: BuildVariant] {
@@ -359,19 +359,15 @@ public enum Triage {
                     signature: step.results.lazy.compactMap { $0.signature ?? FailureSignature(result: $0) }.first, runID: step.runID,
                     cellIDs: step.results.map(\.cellID), builds: step.builds, boots: step.boots))
             let what = phase == .flags ? "-\(high.rawValue) \(disabled.map(OptimizerFlags.disabling).prefix(4).joined(separator: " "))\(disabled.count > 4 ? " …(\(disabled.count))" : "")"
-                : phase == .unitList ? "all units at -\(high.rawValue) (wrapper)" : "\(units.prefix(3).map(record.name).joined(separator: " "))\(units.count > 3 ? " …(\(units.count))" : "") at -\(high.rawValue)"
+                : phase == .unitList ? "all units at -\(high.rawValue) (wrapper)"
+                : phase == .otherwise ? "every unit at -\(low.rawValue) (wrapper)" : "\(units.prefix(3).map(record.name).joined(separator: " "))\(units.count > 3 ? " …(\(units.count))" : "") at -\(high.rawValue)"
             progress("step \(record.steps.count): \(what): \(verdict.name)\(note.map { " (\($0))" } ?? "")")
             try await store.saveTriage(record)
             return verdict
         }
 
         mutating func boot(_ variants: [Int: BuildVariant], label: String, boots: Int) async throws -> AdHocStep {
-            let step = try await runner!.run(setup.cell, variants: variants, boots: boots, in: investigation!, label: label, stopOnPass: true)
-            record.builds += step.builds
-            record.cachedBuilds += step.cachedBuilds
-            record.boots += step.boots
-            record.reusedBoots += step.reusedBoots
-            return step
+            try await core.boot(setup.cell, variants: variants, boots: boots, label: label, stopOnPass: true)
         }
     }
 }

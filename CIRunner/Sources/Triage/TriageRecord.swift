@@ -41,6 +41,9 @@ public struct TriageStep: Sendable, Codable, Equatable {
         case units
         /// A check at another failing level of the finding (``TriageConfirmation``).
         case confirm
+        /// After the unit search: every unit at -Oa through the wrapper (the minimal units
+        /// at -Oa too), which must pass for "passes otherwise".
+        case otherwise
     }
 
     public var phase: Phase
@@ -96,6 +99,9 @@ public struct TriageRecord: Sendable, Codable, Equatable {
     public var units: [TriageUnit]
     /// The minimal set of units that must be built at -Ob for the failure; nil when not found.
     public var minimalUnits: [TriageUnit]?
+    /// Whether the cell passed with the minimal units at -Oa too (every unit at -Oa through
+    /// the wrapper): true is "passes otherwise"; nil when not checked or not judged.
+    public var passesOtherwise: Bool? = nil
     /// The components of the built levels, by level (to name units of several levels).
     public var components: [Int: String]
 
@@ -128,7 +134,8 @@ public struct TriageRecord: Sendable, Codable, Equatable {
         guard let flags = minimalFlags else {
             if let trouble = notes.first(where: { $0.hasPrefix("flags not narrowed:") }) { return trouble }
             if candidates.isEmpty { return "no optimisation flag is enabled at -\(high.rawValue) and not at -\(low.rawValue): nothing to narrow" }
-            if status == .running || status == .cancelled, flagTests == 0 { return "flags: not narrowed yet" }
+            // No flag test concluded (still going, cancelled, or stopped by maxBuilds): nothing is claimed.
+            if flagTests == 0 { return status == .failed ? "flags: not narrowed (the triage stopped first)" : "flags: not narrowed yet" }
             return "fails at -\(high.rawValue), even with all \(candidates.count) flags it adds over -\(low.rawValue) disabled: no -f flag explains it (some -O behaviour has no flag)"
         }
         let disable = flags.map(OptimizerFlags.disabling).joined(separator: " ")
@@ -143,7 +150,14 @@ public struct TriageRecord: Sendable, Codable, Equatable {
             return status == .finished ? "no set of units explains it at -\(high.rawValue) with the rest at -\(low.rawValue)" : "units: not narrowed yet"
         }
         let names = units.map(name).joined(separator: " and ")
-        return "fails when \(names) \(units.count == 1 ? "is" : "are") built at -\(high.rawValue) (everything else at -\(low.rawValue)); passes otherwise"
+        let otherwise: String
+        switch passesOtherwise {
+        case true?: otherwise = "passes otherwise"
+        case false?:
+            otherwise = "but it fails too with every unit at -\(low.rawValue) through the wrapper, so not only because of \(units.count == 1 ? "this unit" : "these units"): -\(high.rawValue) code escapes the wrapper (a unit compiled by an absolute path, assembly, the link) or the wrapper changes the build"
+        case nil: otherwise = "not confirmed that it passes otherwise (every unit at -\(low.rawValue) through the wrapper)"
+        }
+        return "fails when \(names) \(units.count == 1 ? "is" : "are") built at -\(high.rawValue) (everything else at -\(low.rawValue)); \(otherwise)"
     }
 
     /// `at -O3 too: passes with -fno-strict-aliasing; fails with only vmcs_link.c at -O3`, nil without checks.
