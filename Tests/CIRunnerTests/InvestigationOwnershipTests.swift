@@ -32,6 +32,18 @@ struct InvestigationOwnershipTests {
         try Database(path: root + "/nestci.db").execute("UPDATE \(table) SET writer_pid = ? WHERE id = ?", [SQLValue(Int(pid)), .text(id)])
     }
 
+    /// The investigation service on `store` with a runner that waits until cancelled,
+    /// past its first scan.
+    static func startService(_ store: ArtifactStore) async throws -> (Task<Void, Never>, Service.Runner) {
+        let runner = Service.Runner()
+        let service = InvestigationService(
+            store: store, matrices: [Service.entry], logger: .discarding, tick: .milliseconds(20), runBisect: runner.body,
+            runTriage: { _, _ in "no triage here" })
+        let task = Task { await service.run() }
+        try await Service.until("the first scan", timeout: .seconds(60)) { try await store.serviceValue(InvestigationService.scannedKey) != nil }
+        return (task, runner)
+    }
+
     static let signature = FailureSignature(outcome: .fail, rule: "fail:halt", line: FailureSignature.normalise("CPU(0x00): HALT! at 0x1000"))
 
     /// A bisect of the fixture cell over `hv a<day>..b<day>` as `nestci bisect` records it.
@@ -61,12 +73,7 @@ struct InvestigationOwnershipTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let (live, deadPID) = try await Self.processes()
         defer { live.stop() }
-        let runner = Service.Runner()
-        let service = InvestigationService(
-            store: store, matrices: [Service.entry], logger: .discarding, tick: .milliseconds(20), runBisect: runner.body,
-            runTriage: { _, _ in "no triage here" })
-        let task = Task { await service.run() }
-        try await Service.until("the first scan", timeout: .seconds(60)) { try await store.serviceValue(InvestigationService.scannedKey) != nil }
+        let (task, _) = try await Self.startService(store)
 
         try await store.saveBisect(try Self.record(day: 1, status: .finished))
         try await store.saveBisect(try Self.record(day: 2, status: .running))
@@ -93,12 +100,7 @@ struct InvestigationOwnershipTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let (live, _) = try await Self.processes()
         defer { live.stop() }
-        let runner = Service.Runner()
-        let service = InvestigationService(
-            store: store, matrices: [Service.entry], logger: .discarding, tick: .milliseconds(20), runBisect: runner.body,
-            runTriage: { _, _ in "no triage here" })
-        let task = Task { await service.run() }
-        try await Service.until("the first scan", timeout: .seconds(60)) { try await store.serviceValue(InvestigationService.scannedKey) != nil }
+        let (task, runner) = try await Self.startService(store)
         _ = try await Service.regress(store, day: 1, reason: "CPU(0x00): HALT! at 0x1000")
         try await Service.until("job 1 running", timeout: .seconds(60)) { runner.calls.withLock { $0.count } == 1 }
         let job = try #require(try await store.jobs().first)
