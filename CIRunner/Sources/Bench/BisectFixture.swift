@@ -20,6 +20,8 @@ public struct BisectFixture: Sendable {
         /// Commit number `index` of a bench history: bad or good; with `flakeseed=S` on the
         /// command line, a good commit is flaky (fails like `bad` on a quarter of its boots)
         /// when a hash of (S, index) is 0 mod 10: a seeded 10 % of good commits per trial.
+        /// With `culprit=C` on the command line, commits numbered C and later are bad too:
+        /// one history (and one build cache) serves trials with the culprit anywhere.
         case numbered(Int, bad: Bool)
 
         var header: String {
@@ -72,6 +74,9 @@ public struct BisectFixture: Sendable {
                 \t\t\tif (((lo >> 8) ^ hi) % 4 == 0)
                 \t\t\t\tmode = "fail";
                 \t\t}
+                \t\tu32 culprit = cmdline_u32("culprit", 0);
+                \t\tif (culprit && COMMIT_INDEX >= culprit)
+                \t\t\tmode = "fail";
                 \t}
                 #endif
                 #ifdef FORCED_MODE

@@ -15,7 +15,8 @@ enum BenchCommand {
             store     time to list 10,000 runs from the store's SQLite index
             input     hostile 10 MB matrix and config files through the reader (each < 1 s, < 100 MB)
             bisect    64-commit fixture history, qemu-tcg: boots to the culprit without flakes and over 20
-                      trials with a seeded flaky failure on 10 % of good commits (not part of `all`: minutes)
+                      trials with a seeded flaky failure on 10 % of good commits, the culprit moved and the
+                      seed picked per trial so the search meets a flaky commit; flaky boots seen (not in `all`)
             triage    -O triage of the fixture kernels and the demo: builds+boots to name 1 flag of F, 1 unit of U (not in all)
             slurm     16 fixture cells locally and through a one-node Slurm started here (root): wall ratio, per-cell overhead
             all       all of them

@@ -48,6 +48,20 @@ public struct BisectRecord: Sendable, Codable, Equatable {
     /// Bisection steps (confirmation aside).
     public var stepCount: Int { Set(steps.filter { $0.purpose == .bisect }.map(\.commit)).count }
 
+    /// Whether this bisect answers an investigation of a failure with signature `text`
+    /// over commit range `range` (``InvestigationJob/range``: `comp a..b, …`): the same
+    /// signature, and the range moves this bisect's component from its good to its bad
+    /// commit (ids compared by prefix: a range may name them short).
+    public func covers(signature text: String, range: String) -> Bool {
+        guard signature.description == text else { return false }
+        func same(_ a: Substring, _ b: String) -> Bool { !a.isEmpty && !b.isEmpty && (a.hasPrefix(b) || b.hasPrefix(a)) }
+        return range.components(separatedBy: ", ").contains { part in
+            guard let space = part.lastIndex(of: " "), let dots = part.range(of: "..", range: space..<part.endIndex) else { return false }
+            return part[..<space] == component && same(part[part.index(after: space)..<dots.lowerBound], good)
+                && same(part[dots.upperBound...], bad)
+        }
+    }
+
     /// `first bad commit: xmhf64 3c6192ea0 "subject" (author, date); 7 steps, 9 builds (3 cached), 11 boots, 14 min; confidence 0.99`.
     public var resultLine: String {
         let cost = "\(stepCount) steps, \(builds + cachedBuilds) builds (\(cachedBuilds) cached), \(boots) boots, \(Int(minutes.rounded())) min"

@@ -62,6 +62,7 @@ public enum Bisector {
         let setup = try await Setup.make(request, store: store, options: options)
         var record = setup.record
         if record.status == .finished { return record }
+        try await store.checkBisectNotRunningElsewhere(record.id)
         record.status = .running
         try await store.saveBisect(record)
         var session = Session(setup: setup, store: store, options: options, progress: progress, record: record)

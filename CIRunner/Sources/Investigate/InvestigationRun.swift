@@ -38,7 +38,7 @@ public struct InvestigationRun: Sendable, Codable, Hashable {
     ) async throws -> InvestigationRun {
         let trigger = "\(kind):\(id)"
         if let existing = try await store.investigationRunID(trigger: trigger) {
-            _ = try await store.resumeRun(existing)
+            _ = try await store.resumeInvestigationRun(existing)
             return InvestigationRun(runID: existing, trigger: trigger, matrix: matrix)
         }
         let runID = ArtifactStore.newRunID()

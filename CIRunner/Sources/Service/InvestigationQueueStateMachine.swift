@@ -17,14 +17,7 @@ public struct InvestigationQueueStateMachine: Sendable {
     }
 
     /// Why a running job's task is cancelled.
-    public enum StopReason: Sendable, Equatable {
-        /// A run was queued or started: yield, resume later.
-        case yieldToRun
-        /// `nestci cancel job-N`.
-        case cancel
-        /// The service stops: resume on restart.
-        case serviceStop
-    }
+    public typealias StopReason = QueueStopReason
 
     /// How a job's task ended.
     public enum Ending: Sendable, Equatable {
@@ -50,85 +43,63 @@ public struct InvestigationQueueStateMachine: Sendable {
         case stopJob(jobID: Int64)
     }
 
-    public private(set) var state: State = .idle
-    private var stopRequested = false
+    // A cancel asked for before a service stop stays a cancel.
+    private var lifecycle = QueueLifecycle<Int64, Record>(cancelSurvivesStop: true)
+
+    public var state: State {
+        switch lifecycle.phase {
+        case .idle: .idle
+        case .running(let jobID, let stopping): .running(jobID: jobID, stopping: stopping)
+        case .recording(let record): .recording(record)
+        case .stopped: .stopped
+        }
+    }
 
     public init() {}
 
     /// One look at the store: `next` is the oldest queued job (bisections first), `runsPending`
     /// whether any run is queued or running.
     public mutating func tick(next: InvestigationJob?, runsPending: Bool) -> Action {
-        switch state {
-        case .idle:
-            guard !runsPending, !stopRequested, let next else { return .none }
-            state = .running(jobID: next.id, stopping: nil)
-            return .start(jobID: next.id)
-        case .running(let jobID, nil) where runsPending:
-            state = .running(jobID: jobID, stopping: .yieldToRun)
-            return .stopJob(jobID: jobID)
-        case .running, .recording, .stopped:
-            return .none
-        }
+        if runsPending { return lifecycle.yield().map { .stopJob(jobID: $0) } ?? .none }
+        guard let next, lifecycle.start(next.id) else { return .none }
+        return .start(jobID: next.id)
     }
 
     /// The row could not be marked running: the job did not start and stays queued.
-    public mutating func startFailed() {
-        if case .running = state { state = stopRequested ? .stopped : .idle }
-    }
+    public mutating func startFailed() { lifecycle.startFailed() }
 
     /// `nestci cancel` flagged the running job; returns whether to cancel its task now.
     public mutating func cancelRequested(jobID: Int64) -> Action {
-        guard case .running(jobID, let stopping) = state, stopping != .cancel, stopping != .serviceStop else { return .none }
-        state = .running(jobID: jobID, stopping: .cancel)
-        return .stopJob(jobID: jobID)
+        lifecycle.cancel { $0 == jobID }.map { .stopJob(jobID: $0) } ?? .none
     }
 
     /// The service stops; returns the job to stop, if one runs.
     public mutating func stop() -> Action {
-        stopRequested = true
-        switch state {
-        case .running(let jobID, let stopping):
-            // A cancel already asked for stays a cancel.
-            if stopping != .cancel { state = .running(jobID: jobID, stopping: .serviceStop) }
-            return stopping == nil ? .stopJob(jobID: jobID) : .none
-        case .idle:
-            state = .stopped
-            return .none
-        case .recording, .stopped:
-            return .none
-        }
+        lifecycle.stop().map { .stopJob(jobID: $0) } ?? .none
     }
 
     /// The job's task ended: the row to write.
     public mutating func jobEnded(_ ending: Ending) -> Record? {
-        guard case .running(let jobID, let stopping) = state else { return nil }
-        let record: Record
-        switch (ending, stopping) {
-        case (.finished(let message), _):
-            record = Record(jobID: jobID, state: .done, message: message)
-        case (.failed(let message), _):
-            record = Record(jobID: jobID, state: .failed, message: message)
-        case (.cancelled, .cancel):
-            record = Record(jobID: jobID, state: .cancelled, message: "cancelled by nestci cancel")
-        case (.cancelled, .yieldToRun):
-            record = Record(jobID: jobID, state: .queued, message: "paused for a run; resumes after it")
-        case (.cancelled, .serviceStop), (.cancelled, nil):
-            // Back to the queue: the next service resumes it with its recorded steps.
-            record = Record(jobID: jobID, state: .queued, message: "interrupted by a service stop; resumes on restart")
+        lifecycle.ended { jobID, stopping in
+            switch (ending, stopping) {
+            case (.finished(let message), _):
+                Record(jobID: jobID, state: .done, message: message)
+            case (.failed(let message), _):
+                Record(jobID: jobID, state: .failed, message: message)
+            case (.cancelled, .cancel):
+                Record(jobID: jobID, state: .cancelled, message: "cancelled by nestci cancel")
+            case (.cancelled, .yieldToRun):
+                Record(jobID: jobID, state: .queued, message: "paused for a run; resumes after it")
+            case (.cancelled, .serviceStop), (.cancelled, nil):
+                // Back to the queue: the next service resumes it with its recorded steps.
+                Record(jobID: jobID, state: .queued, message: "interrupted by a service stop; resumes on restart")
+            }
         }
-        state = .recording(record)
-        return record
     }
 
     /// The row was written (`written`), or the store still refuses (retried next tick).
-    public mutating func recorded(_ written: Bool) {
-        guard case .recording = state, written else { return }
-        state = stopRequested ? .stopped : .idle
-    }
+    public mutating func recorded(_ written: Bool) { lifecycle.recorded(written) }
 
     /// The record still to be written, if any.
-    public var unrecorded: Record? {
-        if case .recording(let record) = state { return record }
-        return nil
-    }
+    public var unrecorded: Record? { lifecycle.unrecorded }
 }

@@ -3,12 +3,13 @@ import Hypervisor
 import Matrix
 
 /// Runs the service's investigations: after a run finishes, each new regression (not a
-/// known issue, not already investigated for the same signature and commit range) queues
-/// one bisect job and each new -O-only finding a triage job (after any bisection), when the
-/// matrix's `bisect`/`triage` settings say `auto`.
+/// known issue, not already investigated for the same signature and commit range: a job
+/// queued before, or a bisect `nestci bisect` recorded, finished or running in a live
+/// process) queues one bisect job and each new -O-only finding a triage job (after any
+/// bisection), when the matrix's `bisect`/`triage` settings say `auto`.
 ///
-/// Jobs run one at a time and yield to runs: none starts while a run is queued or running,
-/// and a run arriving stops the running job at its next step (its recorded steps are kept
+/// Jobs run one at a time and yield to runs: none starts while a run is queued or running
+/// (in the service's queue, or a `nestci run` going beside it on the same store), and a run arriving stops the running job at its next step (its recorded steps are kept
 /// and reused), which resumes when the runs are done. Jobs are rows in the store, so a job a
 /// killed service left running is resumed by the next. ``InvestigationQueueStateMachine``
 /// decides; this actor talks to the store and owns the job's task.
@@ -37,6 +38,8 @@ public actor InvestigationService: Service {
     private nonisolated let runTask = Mutex<Task<Void, Never>?>(nil)
     private nonisolated let stopping = Mutex(false)
     private var failures = FailureLog()
+    /// The live run outside the queue investigations last waited for (logged once).
+    private var yieldingTo: String?
     static let scannedKey = "investigations.scanned"
 
     public init(
@@ -131,6 +134,12 @@ public actor InvestigationService: Service {
         let findings = try await store.findings(runID: summary.id)
         let cells = try await store.cells(runID: summary.id)
         for job in InvestigationJob.jobs(for: findings, cells: cells, runID: summary.id, matrix: settings, now: now()) {
+            // A bisect `nestci bisect` ran (or is running) by hand is as good as the job's.
+            if job.kind == .bisect, let done = try await store.bisectCovering(job) {
+                let how = done.status == .finished ? "found: \(done.resultLine)" : "running in a live process"
+                logger.info("not queueing a bisect of \(job.runID)/\(job.cellID): bisect \(done.id) of run \(done.runID) covers the same signature and commit range (\(how))")
+                continue
+            }
             if let queued = try await store.enqueueJob(job) {
                 logger.info("queued \(queued.name): \(job.kind.rawValue) \(job.runID)/\(job.cellID) (\(job.signature)\(job.range.isEmpty ? "" : "; \(job.range)"))")
             } else {
@@ -148,7 +157,13 @@ public actor InvestigationService: Service {
         let next: InvestigationJob?
         let pending: Bool
         do {
-            pending = try await store.runsPending()
+            // A `nestci run` beside the service is not in its queue, but is a run all the same.
+            let live = try await store.liveRuns()
+            if live.first?.id != yieldingTo, let run = live.first, case .running = machine.state {
+                logger.info("investigations wait for run \(run.id) (\(run.matrix), trigger \(run.trigger)) going in another nestci")
+            }
+            yieldingTo = live.first?.id
+            pending = try await store.runsPending() || !live.isEmpty
             next = machine.state == .idle && !pending ? try await store.nextQueuedJob() : nil
         } catch {
             failures.failed("jobs", "cannot read the investigation queue (retrying every \(tick)): \(error)", logger: logger)

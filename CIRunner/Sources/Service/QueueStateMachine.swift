@@ -33,74 +33,63 @@ public struct QueueStateMachine: Sendable {
         case none
     }
 
-    public private(set) var state: State = .idle
-    private var stopRequested = false
+    struct Running: Sendable, Equatable {
+        var entryID: Int64
+        var runID: String
+    }
+
+    // A stop during a cancel re-queues the run: the next service decides.
+    private var lifecycle = QueueLifecycle<Running, Record>(cancelSurvivesStop: false)
+
+    public var state: State {
+        switch lifecycle.phase {
+        case .idle: .idle
+        case .running(let run, let stopping): .running(entryID: run.entryID, runID: run.runID, cancelling: stopping != nil)
+        case .recording(let record): .recording(record)
+        case .stopped: .stopped
+        }
+    }
 
     public init() {}
 
     /// The store's oldest queued request (nil: none); `newRunID` names a run that starts anew.
     public mutating func next(_ entry: QueueEntry?, newRunID: String) -> StartAction {
-        guard case .idle = state, let entry else { return .none }
+        guard let entry else { return .none }
         let runID = entry.runID ?? newRunID
-        state = .running(entryID: entry.id, runID: runID, cancelling: false)
+        guard lifecycle.start(Running(entryID: entry.id, runID: runID)) else { return .none }
         return .start(entryID: entry.id, runID: runID, resume: entry.runID != nil)
     }
 
     /// The row could not be marked running: the run did not start, the request stays queued.
-    public mutating func startFailed() {
-        if case .running = state { state = stopRequested ? .stopped : .idle }
-    }
+    public mutating func startFailed() { lifecycle.startFailed() }
 
     /// `nestci cancel` asked; returns whether to cancel the run's task now.
-    public mutating func cancelRequested() -> Bool {
-        guard case .running(let entryID, let runID, false) = state else { return false }
-        state = .running(entryID: entryID, runID: runID, cancelling: true)
-        return true
-    }
+    public mutating func cancelRequested() -> Bool { lifecycle.cancel { _ in true } != nil }
 
     /// The service stops; returns whether a running run's task must be cancelled.
-    public mutating func stop() -> Bool {
-        stopRequested = true
-        switch state {
-        case .running(let entryID, let runID, let cancelling):
-            state = .running(entryID: entryID, runID: runID, cancelling: true)
-            return !cancelling
-        case .idle:
-            state = .stopped
-            return false
-        case .recording, .stopped:
-            return false
-        }
-    }
+    public mutating func stop() -> Bool { lifecycle.stop() != nil }
 
     /// The run's task ended: the row to write.
     public mutating func runEnded(_ ending: Ending) -> Record? {
-        guard case .running(let entryID, _, _) = state else { return nil }
-        let record: Record
-        switch ending {
-        case .finished:
-            record = Record(entryID: entryID, state: .done, message: nil)
-        case .cancelled where stopRequested:
-            // Back to the queue with its run id: the next service resumes it.
-            record = Record(entryID: entryID, state: .queued, message: "interrupted by a service stop")
-        case .cancelled:
-            record = Record(entryID: entryID, state: .cancelled, message: "cancelled by nestci cancel")
-        case .failed(let message):
-            record = Record(entryID: entryID, state: .failed, message: message)
+        let stopRequested = lifecycle.stopRequested
+        return lifecycle.ended { run, _ in
+            switch ending {
+            case .finished:
+                Record(entryID: run.entryID, state: .done, message: nil)
+            case .cancelled where stopRequested:
+                // Back to the queue with its run id: the next service resumes it.
+                Record(entryID: run.entryID, state: .queued, message: "interrupted by a service stop")
+            case .cancelled:
+                Record(entryID: run.entryID, state: .cancelled, message: "cancelled by nestci cancel")
+            case .failed(let message):
+                Record(entryID: run.entryID, state: .failed, message: message)
+            }
         }
-        state = .recording(record)
-        return record
     }
 
     /// The row was written (`written`) or the store still refuses (retry at the next tick).
-    public mutating func recorded(_ written: Bool) {
-        guard case .recording = state, written else { return }
-        state = stopRequested ? .stopped : .idle
-    }
+    public mutating func recorded(_ written: Bool) { lifecycle.recorded(written) }
 
     /// The record still to be written, if any (retried each tick).
-    public var unrecorded: Record? {
-        if case .recording(let record) = state { return record }
-        return nil
-    }
+    public var unrecorded: Record? { lifecycle.unrecorded }
 }

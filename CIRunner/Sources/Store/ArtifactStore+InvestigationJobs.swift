@@ -76,6 +76,14 @@ extension ArtifactStore {
         try !database.query("SELECT 1 FROM queue WHERE state IN ('queued', 'running') LIMIT 1").isEmpty
     }
 
+    /// Runs going in a live process (stored `running`, their writer alive or on another
+    /// host, as ``RunSummary/status`` tells), investigations' own runs aside: a plain
+    /// `nestci run` on the store holds investigations back as a queued run does.
+    public func liveRuns() throws -> [RunSummary] {
+        try database.query("\(Self.summarySelect) WHERE status = 'running' AND \(InvestigationRun.notInvestigationSQL) ORDER BY id DESC")
+            .map(summary).filter { $0.status == .running }
+    }
+
     static let jobSelect = "SELECT id, state, cancel_requested, job_json FROM investigation_jobs"
 
     static func job(_ row: Row) throws -> InvestigationJob {

@@ -195,15 +195,22 @@ public actor ArtifactStore {
 
     /// Runs left `running` by a process that is gone (same host, pid no longer alive): what a
     /// restarted scheduler should pass to ``markInterrupted(_:)``. Their recorded cells are intact.
+    /// Investigations' runs (``InvestigationRun``) are not among them: only their
+    /// investigation, asked again, takes one up.
     public func interruptedRuns() throws -> [RunSummary] {
-        try database.query("\(Self.summarySelect) WHERE status = 'running' ORDER BY id DESC")
+        try database.query("\(Self.summarySelect) WHERE status = 'running' AND \(InvestigationRun.notInvestigationSQL) ORDER BY id DESC")
             .map(summary).filter { $0.status == .interrupted }
     }
 
     /// Marks a run interrupted: writes `results.json` from the cells recorded so far (so fetch
     /// and report work on it) and sets the status. Findings are left out: the run is incomplete.
+    ///
+    /// - Throws: `inUse` for an investigation's run another live process is writing.
     public func markInterrupted(_ id: String) throws {
         guard let summary = try run(id) else { throw StoreError(.notFound, "no run \(id) in \(root); `nestci runs` lists them") }
+        if InvestigationRun.isInvestigation(trigger: summary.trigger), let writer = try otherLiveWriter(id) {
+            throw StoreError(.inUse, "run \(id) holds the steps of \(summary.trigger), which \(writer) is running: it is not interrupted")
+        }
         let recorded = try cells(runID: id)
         let now = Date()
         let results = RunResults(runID: id, matrix: summary.matrix, started: summary.started, finished: now, cells: recorded)
@@ -284,8 +291,47 @@ public actor ArtifactStore {
 extension ArtifactStore {
     /// Takes over an interrupted run in this process (the service resuming after a crash):
     /// it is `running` again with this process as its writer; its recorded cells stay.
+    ///
+    /// - Throws: `inUse` for an investigation's run (bisect/triage steps): only its
+    ///   investigation resumes it (``resumeInvestigationRun(_:)``), never as a matrix's run.
     public func resumeRun(_ id: String) throws -> [CellResult] {
-        guard try run(id) != nil else { throw StoreError(.notFound, "no run \(id) in \(root); `nestci runs` lists them") }
+        guard let summary = try run(id) else { throw StoreError(.notFound, "no run \(id) in \(root); `nestci runs` lists them") }
+        if InvestigationRun.isInvestigation(trigger: summary.trigger) {
+            let command = summary.trigger.hasPrefix("triage:") ? "nestci triage" : "nestci bisect"
+            throw StoreError(.inUse, "run \(id) holds the steps of \(summary.trigger): `\(command)` of its cell resumes it, not a matrix run")
+        }
+        return try takeOver(id)
+    }
+
+    /// Takes over an investigation's run (``InvestigationRun/open(store:kind:id:matrix:matrixPath:hostJSON:)``).
+    ///
+    /// - Throws: `inUse` while another live process is writing it (the same bisect or triage
+    ///   asked twice at once): one process runs an investigation.
+    public func resumeInvestigationRun(_ id: String) throws -> [CellResult] {
+        guard let summary = try run(id) else { throw StoreError(.notFound, "no run \(id) in \(root); `nestci runs --all` lists them") }
+        if let writer = try otherLiveWriter(id) {
+            throw StoreError(.inUse, "\(summary.trigger) is already running in \(writer) (its steps are run \(id)): wait for it, or stop it first")
+        }
+        return try takeOver(id)
+    }
+
+    /// `pid N on HOST` when run `id` is stored `running` and its writer is another process
+    /// that may be alive (a dead writer's run reads as interrupted).
+    func otherLiveWriter(_ id: String) throws -> String? {
+        guard let row = try database.query("SELECT status, writer_pid, writer_host FROM runs WHERE id = ?", [.text(id)]).first,
+            try row.string("status") == RunStatus.running.rawValue, let pid = row["writer_pid"]?.int64
+        else { return nil }
+        return Self.otherLiveWriter(pid: pid, host: row["writer_host"]?.string)
+    }
+
+    /// `pid N on HOST` when that writer is another process that may be alive, else nil.
+    static func otherLiveWriter(pid: Int64, host: String?) -> String? {
+        if pid == Int64(getpid()) && host == hostName { return nil }
+        if isDead(pid: Int32(truncatingIfNeeded: pid), host: host) { return nil }
+        return "pid \(pid) on \(host ?? "an unknown host")"
+    }
+
+    private func takeOver(_ id: String) throws -> [CellResult] {
         try database.execute(
             "UPDATE runs SET status = 'running', finished = NULL, writer_pid = ?, writer_host = ? WHERE id = ?",
             [SQLValue(Int(getpid())), .text(Self.hostName), .text(id)])

@@ -14,6 +14,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case invalidID
         /// A file or folder could not be created, read, written or removed.
         case io
+        /// A run another live process is writing (an investigation's steps): left to it.
+        case inUse
     }
 
     public var code: Code

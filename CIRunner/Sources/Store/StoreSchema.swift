@@ -140,5 +140,11 @@ enum StoreSchema {
         CREATE TABLE slurm_jobs(run_id TEXT NOT NULL, job_id TEXT NOT NULL, kind TEXT NOT NULL,
                                 spool TEXT NOT NULL, submitted REAL NOT NULL, PRIMARY KEY(run_id, job_id));
         """,
+        // bisect: the process writing a bisect record (as runs has), so the service knows a
+        // bisect running in a live process (ArtifactStore+Bisect.swift, bisectCovering).
+        """
+        ALTER TABLE bisects ADD COLUMN writer_pid INTEGER;
+        ALTER TABLE bisects ADD COLUMN writer_host TEXT;
+        """,
     ]
 }
