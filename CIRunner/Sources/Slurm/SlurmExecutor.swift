@@ -39,9 +39,12 @@ public struct SlurmExecutor: Executor {
         } else {
             let spool = URL(fileURLWithPath: slurm.spool ?? "\(options.store)/slurm/\(runID)").standardizedFileURL.path
             let spoolMatrix = try SlurmSpool.prepare(spool, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path, plan: plan)
+            // Resolved once, here: every build and cell task builds these commits, however
+            // the branches move while the run is queued or going.
+            let pins = try await SlurmSpool.pinRevisions(plan, cache: cachePath, spool: spool, pinned: options.builder.pinnedRevisions)
             run = try await ingester.begin(
                 runID: runID, plan: plan, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path,
-                matrixDigest: try CellBundle.matrixDigest(path: spoolMatrix), trigger: options.trigger)
+                matrixDigest: try CellBundle.matrixDigest(path: spoolMatrix), trigger: options.trigger, revisions: pins)
             do {
                 jobs = try await submit(plan, runID: runID, spool: spool, store: store)
             } catch {
@@ -65,8 +68,11 @@ public struct SlurmExecutor: Executor {
 
     // MARK: - Submitting
 
+    /// The build cache the tasks share.
+    var cachePath: String { URL(fileURLWithPath: slurm.cache ?? "\(options.store)/cache").standardizedFileURL.path }
+
     private func submit(_ plan: Plan, runID: String, spool: String, store: ArtifactStore) async throws -> [SlurmJobRecord] {
-        let cache = URL(fileURLWithPath: slurm.cache ?? "\(options.store)/cache").standardizedFileURL.path
+        let cache = cachePath
         let nestci = slurm.nestci ?? SlurmSpool.thisExecutable()
         try SlurmSpool.writeScripts(spool, nestci: nestci, cache: cache, runID: runID, builderNoWorkarounds: options.builder.noWorkarounds)
         var jobs: [SlurmJobRecord] = []
