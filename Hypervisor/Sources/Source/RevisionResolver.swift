@@ -59,6 +59,16 @@ public actor RevisionResolver {
     }
 
     private func lookUp(_ pair: Pair) async throws -> ResolvedRevision {
+        // A pinned commit the mirror has already needs no fetch: a cluster's tasks share one
+        // mirror, and each fetching it in turn (under its lock) was most of a task's start.
+        if let pin = pinned[pair] {
+            let mirror = mirror(for: pair.repository)
+            if FileManager.default.fileExists(atPath: mirror.path.path),
+                (try? await Git.run(["--git-dir", mirror.path.path, "cat-file", "-e", "\(pin)^{commit}"])) != nil
+            {
+                return ResolvedRevision(repository: pair.repository, revision: pair.revision, commit: pin)
+            }
+        }
         let mirror = try await update(repository: pair.repository)
         // A revision that starts with "-" would be read by git as an option.
         guard !pair.revision.isEmpty, !pair.revision.hasPrefix("-") else {
