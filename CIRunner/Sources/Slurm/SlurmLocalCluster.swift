@@ -85,7 +85,7 @@ public final class SlurmLocalCluster: Sendable {
             SelectType=select/cons_tres
             SelectTypeParameters=CR_Core
             SchedulerType=sched/backfill
-            SchedulerParameters=sched_interval=1,bf_interval=1
+            SchedulerParameters=\(ProcessInfo.processInfo.environment["NESTCI_SLURM_SCHEDULER_PARAMETERS"] ?? Self.schedulerParameters)
             ReturnToService=2
             SlurmdTimeout=5
             SlurmctldTimeout=10
@@ -104,6 +104,10 @@ public final class SlurmLocalCluster: Sendable {
 
             """
     }
+
+    /// The scheduler's pace (NESTCI_SLURM_SCHEDULER_PARAMETERS replaces it, to compare
+    /// settings with `nestci bench slurm`).
+    static let schedulerParameters = "sched_interval=1,bf_interval=1"
 
     private func writeKey() throws {
         var bytes = [UInt8](repeating: 0, count: 1024)

@@ -80,18 +80,29 @@ enum SlurmSpool {
         }
     }
 
-    /// Cells grouped by what sbatch must set per job: constraint and time limit.
-    static func groups(_ plan: Plan, slurm: SlurmOptions, retries: Int) -> [(constraint: String?, minutes: Int, indices: [Int])] {
-        var groups: [String: (constraint: String?, minutes: Int, indices: [Int])] = [:]
+    /// Cells grouped by what sbatch must set per job: constraint, time limit, and the
+    /// build array's tasks they wait for (`builds`: indices into `plan.builds`), so a cell
+    /// starts once its own builds are done, not once every build of the run is.
+    static func groups(_ plan: Plan, slurm: SlurmOptions, retries: Int) -> [(constraint: String?, minutes: Int, builds: [Int], indices: [Int])] {
+        var groups: [String: (constraint: String?, minutes: Int, builds: [Int], indices: [Int])] = [:]
         var order: [String] = []
+        let buildIndex = Dictionary(plan.builds.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
         for (index, cell) in plan.cells.enumerated() {
             let constraint = slurm.constraints[cell.backend]
             let minutes = timeMinutes(cell, plan: plan, margin: slurm.marginMinutes)
-            let key = "\(constraint ?? "")|\(minutes)"
+            let builds = Set(cell.levels.compactMap { $0.build.flatMap { buildIndex[$0.key] } }).sorted()
+            let key = "\(constraint ?? "")|\(minutes)|\(builds.map(String.init).joined(separator: ","))"
             if groups[key] == nil { order.append(key) }
-            groups[key, default: (constraint, minutes, [])].indices.append(index)
+            groups[key, default: (constraint, minutes, builds, [])].indices.append(index)
         }
         return order.map { groups[$0]! }
+    }
+
+    /// `--dependency` for cells waiting for the build array `job`'s tasks `builds`: after
+    /// any end (a failed build still gives its cells their BUILD-FAIL bundle).
+    static func dependency(buildJob job: String?, builds: [Int]) -> [String] {
+        guard let job, !builds.isEmpty else { return [] }
+        return ["--dependency=afterany:" + builds.map { "\(job)_\($0)" }.joined(separator: ":")]
     }
 
     /// A task's `--time`: its boot timeout, its builds' timeouts (built there when the build
