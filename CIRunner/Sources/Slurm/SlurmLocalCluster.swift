@@ -194,8 +194,8 @@ public final class SlurmLocalCluster: Sendable {
     /// by their pids (their process groups) and reaps them. slurmstepd is no child of
     /// slurmd's group, so without this a step outlives the cluster.
     public func stop() async {
-        if pid("slurmctld") != nil {
-            _ = try? await client("scancel", ["--user=root"])  // best effort: what is left is killed below
+        // Best effort: a slurmctld that does not answer is not waited for; what is left is killed below.
+        if pid("slurmctld") != nil, (try? await client("scancel", ["--user=root"])) != nil {
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline, let queue = try? await client("squeue", ["--noheader", "--format=%i"]),
                 !queue.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
