@@ -97,6 +97,15 @@ struct SlurmParserTests {
         #expect(Set(groups.map(\.constraint)) == [nil, "kvm"])
         #expect(groups.map(\.indices.count).reduce(0, +) == plan.cells.count)
         #expect(groups.allSatisfy { $0.minutes >= 1 + SlurmOptions().marginMinutes })
+        // A cell array per build: each waits for its own build task only.
+        #expect(groups.allSatisfy { $0.builds.count == 1 } && Set(groups.flatMap(\.builds)) == Set(plan.builds.indices))
+        for group in groups {
+            for index in group.indices {
+                #expect(plan.cells[index].levels.compactMap { $0.build?.key } == [plan.builds[group.builds[0]].key])
+            }
+        }
+        #expect(SlurmSpool.dependency(buildJob: "41", builds: [0, 3]) == ["--dependency=afterany:41_0:41_3"])
+        #expect(SlurmSpool.dependency(buildJob: nil, builds: [0]).isEmpty)
     }
 
     @Test("the task scripts quote every value: a spool path with $(…) and quotes runs nothing")

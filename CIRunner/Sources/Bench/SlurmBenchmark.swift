@@ -16,6 +16,9 @@ public enum SlurmBenchmark {
         public var taskOverhead: [Double]
         /// Per cell: task seen ended → bundle ingested (poll and ingest).
         public var toIngested: [Double]
+        /// CPU seconds no cell task ran while cells were running (first start to last end,
+        /// times the CPUs, less the tasks' walls): Slurm's launch gaps and dependency waits.
+        public var idleCPUSeconds: Double = 0
 
         public var ratio: Double { slurmWall / max(localWall, 0.001) }
 
@@ -29,9 +32,10 @@ public enum SlurmBenchmark {
             [
                 "slurm: \(cells) fixture cells on qemu-tcg, cold builds, local (slots = cores) vs one-node Slurm (1 CPU per task)",
                 String(format: "  wall: local %.1f s, slurm %.1f s: ratio %.3f (target <= 1.15); same outcome per cell: %@", localWall, slurmWall, ratio, sameOutcomes ? "yes" : "NO"),
-                String(format: "  per cell, submission -> running: median %.2f s, max %.2f s (waits for the builds and a free CPU)", Self.median(toStart), toStart.max() ?? .nan),
+                String(format: "  per cell, submission -> running: first %.2f s, median %.2f s, max %.2f s (waits for the builds and a free CPU)", toStart.min() ?? .nan, Self.median(toStart), toStart.max() ?? .nan),
                 String(format: "  per cell, task wall - boot (nestci cell run + Slurm launch): median %.2f s, max %.2f s", Self.median(taskOverhead), taskOverhead.max() ?? .nan),
                 String(format: "  per cell, task ended -> bundle ingested: median %.3f s, max %.3f s", Self.median(toIngested), toIngested.max() ?? .nan),
+                String(format: "  CPU idle while cells ran (launch gaps): %.1f CPU s, %.2f s per cell", idleCPUSeconds, idleCPUSeconds / Double(max(cells, 1))),
             ].joined(separator: "\n")
         }
     }
@@ -58,10 +62,15 @@ public enum SlurmBenchmark {
         let outcomes = { (run: RunOutcome) in Dictionary(uniqueKeysWithValues: run.results.cells.map { ($0.cellID, $0.outcome) }) }
         let boots = Dictionary(uniqueKeysWithValues: slurm.results.cells.map { ($0.cellID, $0.bootSeconds) })
         let all = timings.withLock { $0 }
-        return Figures(
+        var figures = Figures(
             cells: plan.cells.count, localWall: localWall, slurmWall: slurmWall, sameOutcomes: outcomes(local) == outcomes(slurm),
             toStart: all.map { $0.started.timeIntervalSince($0.submitted) },
             taskOverhead: all.map { $0.ended.timeIntervalSince($0.started) - (boots[$0.cellID] ?? 0) },
             toIngested: all.map { $0.ingested.timeIntervalSince($0.ended) })
+        if let first = all.map(\.started).min(), let last = all.map(\.ended).max() {
+            let busy = all.map { $0.ended.timeIntervalSince($0.started) }.reduce(0, +)
+            figures.idleCPUSeconds = max(0, Double(cores) * last.timeIntervalSince(first) - busy)
+        }
+        return figures
     }
 }

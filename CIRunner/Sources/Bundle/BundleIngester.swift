@@ -14,6 +14,9 @@ public struct BundleRun: Sendable, Codable, Equatable {
     public var nestciVersion: String
     /// The plan's cell ids, in plan order (`--index N` is `cells[N]`).
     public var cells: [String]
+    /// The commits the run pinned its revisions to (a Slurm run, at submission); nil when
+    /// it pinned none. A bundle whose builds are of other commits is refused.
+    public var revisions: [ResolvedRevision]?
 }
 
 /// Folds cell bundles into a store: the one writer of a run whose cells ran elsewhere
@@ -55,7 +58,7 @@ public struct BundleIngester: Sendable {
         guard try await store.run(runID) != nil else { return nil }
         let path = "\(store.layout.run(runID))/\(BundleRun.file)"
         guard let data = try? BundleFiles.read(path, limit: 16 << 20, what: "run \(runID)'s \(BundleRun.file)"),
-            let run = try? CellBundle.decoder.decode(BundleRun.self, from: data)
+            let run = try? BuildCache.decoder.decode(BundleRun.self, from: data)
         else {
             throw BundleError(.mismatch, "run \(runID) is in \(store.root) but is not a run of bundles (it ran locally); ingest into a new run: pass another --run-id")
         }
@@ -65,8 +68,11 @@ public struct BundleIngester: Sendable {
     /// Begins the run the bundles of `plan` will belong to, or returns it when it exists
     /// with the same matrix and nestci version (so an executor may call this again after
     /// a restart).
-    public func begin(runID: String, plan: Plan, matrixPath: String, matrixDigest: String, trigger: String = "bundles") async throws -> BundleRun {
-        let wanted = BundleRun(runID: runID, matrix: plan.matrix, matrixDigest: matrixDigest, nestciVersion: NestCI.version, cells: plan.cells.map(\.id))
+    public func begin(
+        runID: String, plan: Plan, matrixPath: String, matrixDigest: String, trigger: String = "bundles", revisions: [ResolvedRevision]? = nil
+    ) async throws -> BundleRun {
+        let wanted = BundleRun(
+            runID: runID, matrix: plan.matrix, matrixDigest: matrixDigest, nestciVersion: NestCI.version, cells: plan.cells.map(\.id), revisions: revisions)
         if let existing = try await run(runID) {
             try Self.check(existing, matches: wanted, what: "run \(runID) in \(store.root)")
             return existing
@@ -93,7 +99,7 @@ public struct BundleIngester: Sendable {
         let data = try BundleFiles.read(path, limit: 4 << 20, what: "bundle \(bundle): \(CellBundle.manifestFile)")
         let manifest: CellBundle
         do {
-            manifest = try CellBundle.decoder.decode(CellBundle.self, from: data)
+            manifest = try BuildCache.decoder.decode(CellBundle.self, from: data)
         } catch {
             throw BundleError(.notABundle, "bundle \(bundle): \(CellBundle.manifestFile) is not a bundle manifest (\(StoreDamage.describe(error))); make the bundle again with `nestci cell run`")
         }
@@ -128,6 +134,7 @@ public struct BundleIngester: Sendable {
         }
         let builds = manifest.files.contains { $0.name == CellBundle.buildsFile }
             ? try decode([BuildRecord].self, "\(staging)/\(CellBundle.buildsFile)", bundle: bundle) : []
+        try Self.check(builds, pinnedBy: run, bundle: bundle)
         // This process writes the run now (a run begun by another ingest reads as
         // interrupted once that process is gone; a finished one is reopened).
         _ = try await store.resumeRun(run.runID)
@@ -198,6 +205,19 @@ public struct BundleIngester: Sendable {
         }
     }
 
+    /// Every build of the bundle is of the commit the run pinned its revision to: a task
+    /// that built another commit (its branch moved, it was not given the pins) is refused.
+    static func check(_ builds: [BuildRecord], pinnedBy run: BundleRun, bundle: String) throws {
+        guard let revisions = run.revisions else { return }
+        let pins = Dictionary(revisions.map { ("\($0.repository)\u{0}\($0.revision)", $0.commit) }, uniquingKeysWith: { first, _ in first })
+        for build in builds {
+            guard let pinned = pins["\(build.repository)\u{0}\(build.revision)"], pinned != build.commit else { continue }
+            throw BundleError(
+                .mismatch,
+                "bundle \(bundle): build \(build.specKey) is of commit \(build.commit.prefix(12)) but run \(run.runID) pinned \(build.repository) \(build.revision) to \(pinned.prefix(12)); run the cell again with --revisions (the run's spool revisions.json)")
+        }
+    }
+
     static func check(_ existing: BundleRun, matches wanted: BundleRun, what: String) throws {
         guard existing.matrix == wanted.matrix, existing.matrixDigest == wanted.matrixDigest else {
             throw BundleError(
@@ -213,7 +233,7 @@ public struct BundleIngester: Sendable {
         let name = (path as NSString).lastPathComponent
         let data = try BundleFiles.read(path, limit: 64 << 20, what: "bundle \(bundle): \(name)")
         do {
-            return try CellBundle.decoder.decode(type, from: data)
+            return try BuildCache.decoder.decode(type, from: data)
         } catch {
             throw BundleError(.notABundle, "bundle \(bundle): \(name) does not decode (\(StoreDamage.describe(error))); make the bundle again with `nestci cell run`")
         }

@@ -68,10 +68,4 @@ public struct CellBundle: Sendable, Codable, Equatable {
         }
         return digest.hex
     }
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
 }

@@ -33,7 +33,7 @@ public struct CellBundleRunner: Sendable {
         let cell = plan.cells[index]
         try ArtifactStore.checkID(runID, what: "run id")
         try ArtifactStore.checkID(cell.id, what: "cell id")
-        let host = await HostProbe.fingerprint()
+        let host = await Self.fingerprint(cache: cache, runID: runID)
         var builderOptions = options.builder
         builderOptions.runID = runID
         builderOptions.sharedCache = true
@@ -72,6 +72,22 @@ public struct CellBundleRunner: Sendable {
         try Self.publish(staging, as: folder)
         published = true
         return (bundle, folder)
+    }
+
+    /// The host's fingerprint, probed once per host and run as a local run probes once:
+    /// the run's first task on this host probes (emulator and GRUB versions, over a second
+    /// of every task's start otherwise) and leaves it in the cache as
+    /// `hosts/<run id>/<host>.json` for the run's other tasks on this host.
+    static func fingerprint(cache: String, runID: String) async -> HostFingerprint {
+        let host = ArtifactStore.hostName
+        guard StoreFiles.isSafeComponent(host) else { return await HostProbe.fingerprint() }
+        let path = "\(cache)/hosts/\(runID)/\(host).json"
+        if let data = FileManager.default.contents(atPath: path), let known = try? BuildCache.decoder.decode(HostFingerprint.self, from: data) {
+            return known
+        }
+        let probed = await HostProbe.fingerprint()
+        try? AtomicFile.writeJSON(probed, to: path)  // only a shortcut: a task that finds none probes itself
+        return probed
     }
 
     /// Moves the finished folder `staging` to `folder` by rename. A bundle already there (an

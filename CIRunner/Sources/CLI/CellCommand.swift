@@ -28,6 +28,7 @@ enum CellCommand {
             .init("run-id", value: "ID", help: "the run the bundle belongs to (default: $NESTCI_RUN_ID, else a new id); start it with the UTC time as nestci's ids do, runs sort by id"),
             .init("retries", value: "N", help: "re-boots of a cell whose harness failed (INFRA) (default 2)"),
             .init("no-workarounds", help: "do not add toolchain workaround flags"),
+            CommonOptions.revisions,
         ])
 
     static let cache = CommandSpec.Option("cache", value: "DIR", help: "the build cache, shareable by many hosts (default: $NESTCI_CACHE, else ./nestci-cache)")
@@ -54,6 +55,7 @@ enum CellCommand {
         var options = RunOptions(store: cache, slots: 1)
         if let retries = try arguments.int("retries", in: 0...10, command: spec) { options.infraRetries = retries }
         options.builder.noWorkarounds = arguments.flag("no-workarounds")
+        options.builder.pinnedRevisions = try CommonOptions.pinnedRevisions(arguments, spec: spec)
         // Strays of a dead nestci on this host and cache are ended (the ledger is per host).
         ProcessRegistry.shared.attachLedger(store: cache)
         SignalTrap.install()

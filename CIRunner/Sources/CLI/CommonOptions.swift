@@ -21,7 +21,18 @@ enum CommonOptions {
         .init("no-workarounds", help: "do not add toolchain workaround flags (shows the raw failure)"),
         .init("keep-worktrees", help: "keep each build's git worktree for debugging"),
         .init("parallel", value: "N", help: "builds at once (default: the number of cores)"),
+        revisions,
     ]
+
+    static let revisions = CommandSpec.Option(
+        "revisions", value: "FILE",
+        help: "build these commits for the revisions they name (a JSON list of {repository, revision, commit}; a Slurm run writes SPOOL/revisions.json at submission)")
+
+    /// The `--revisions FILE` pins (none without the option); a bad file is a usage error.
+    static func pinnedRevisions(_ arguments: ParsedArguments, spec: CommandSpec) throws -> [ResolvedRevision] {
+        guard let path = arguments.value("revisions") else { return [] }
+        do { return try ResolvedRevision.readPins(path: path) } catch let error as SourceError { throw UsageError(error.message, command: spec) }
+    }
 
     static func builderOptions(_ arguments: ParsedArguments, spec: CommandSpec) throws -> BuilderOptions {
         var options = BuilderOptions()
@@ -29,6 +40,7 @@ enum CommonOptions {
         options.noWorkarounds = arguments.flag("no-workarounds")
         options.keepWorktrees = arguments.flag("keep-worktrees")
         if let parallel = try arguments.int("parallel", in: 1...256, command: spec) { options.maxParallel = parallel }
+        options.pinnedRevisions = try pinnedRevisions(arguments, spec: spec)
         return options
     }
 }

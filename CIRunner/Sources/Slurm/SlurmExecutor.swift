@@ -9,8 +9,9 @@ import Matrix
 /// store, so `resume` (a restarted nestci) watches the same jobs; cancelling the run
 /// scancels them and waits until Slurm has none left.
 ///
-/// The cells depend on the builds with `afterany`, not `afterok`: a build that fails
-/// must still give its cells their BUILD-FAIL bundle (from the cache's failure record).
+/// Each cell array depends on its own build tasks (`afterany:JOB_I:JOB_J`), not on the
+/// whole build array, with `afterany`, not `afterok`: a build that fails must still give
+/// its cells their BUILD-FAIL bundle (from the cache's failure record).
 public struct SlurmExecutor: Executor {
     public var options: RunOptions
     public var slurm: SlurmOptions
@@ -39,9 +40,12 @@ public struct SlurmExecutor: Executor {
         } else {
             let spool = URL(fileURLWithPath: slurm.spool ?? "\(options.store)/slurm/\(runID)").standardizedFileURL.path
             let spoolMatrix = try SlurmSpool.prepare(spool, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path, plan: plan)
+            // Resolved once, here: every build and cell task builds these commits, however
+            // the branches move while the run is queued or going.
+            let pins = try await SlurmSpool.pinRevisions(plan, cache: cachePath, spool: spool, pinned: options.builder.pinnedRevisions)
             run = try await ingester.begin(
                 runID: runID, plan: plan, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path,
-                matrixDigest: try CellBundle.matrixDigest(path: spoolMatrix), trigger: options.trigger)
+                matrixDigest: try CellBundle.matrixDigest(path: spoolMatrix), trigger: options.trigger, revisions: pins)
             do {
                 jobs = try await submit(plan, runID: runID, spool: spool, store: store)
             } catch {
@@ -65,12 +69,15 @@ public struct SlurmExecutor: Executor {
 
     // MARK: - Submitting
 
+    /// The build cache the tasks share.
+    var cachePath: String { URL(fileURLWithPath: slurm.cache ?? "\(options.store)/cache").standardizedFileURL.path }
+
     private func submit(_ plan: Plan, runID: String, spool: String, store: ArtifactStore) async throws -> [SlurmJobRecord] {
-        let cache = URL(fileURLWithPath: slurm.cache ?? "\(options.store)/cache").standardizedFileURL.path
+        let cache = cachePath
         let nestci = slurm.nestci ?? SlurmSpool.thisExecutable()
         try SlurmSpool.writeScripts(spool, nestci: nestci, cache: cache, runID: runID, builderNoWorkarounds: options.builder.noWorkarounds)
         var jobs: [SlurmJobRecord] = []
-        var dependency: [String] = []
+        var buildJob: String?
         if !plan.builds.isEmpty {
             let minutes = ((plan.builds.map(\.spec.timeoutSeconds).max() ?? 3600) + 59) / 60 + slurm.marginMinutes
             let id = try await sbatch(
@@ -78,13 +85,13 @@ public struct SlurmExecutor: Executor {
                  "--open-mode=append", "--time=\(minutes)", "--cpus-per-task=1", "--requeue"] + slurm.placement + ["\(spool)/\(SlurmSpool.buildScript)"])
             jobs.append(SlurmJobRecord(runID: runID, jobID: id, kind: .builds, spool: spool, submitted: Date()))
             try await store.recordSlurmJob(jobs.last!)
-            dependency = ["--dependency=afterany:\(id)"]
+            buildJob = id
         }
         for group in SlurmSpool.groups(plan, slurm: slurm, retries: options.infraRetries) {
             let id = try await sbatch(
                 ["--job-name=\(SlurmSpool.jobName("cells", runID))", "--array=\(SlurmSpool.arraySpec(group.indices))",
                  "--output=\(spool)/logs/cell-%a.txt", "--open-mode=append", "--time=\(group.minutes)", "--cpus-per-task=1", "--requeue"]
-                    + (group.constraint.map { ["--constraint=\($0)"] } ?? []) + dependency + slurm.placement + ["\(spool)/\(SlurmSpool.cellScript)"])
+                    + (group.constraint.map { ["--constraint=\($0)"] } ?? []) + SlurmSpool.dependency(buildJob: buildJob, builds: group.builds) + slurm.placement + ["\(spool)/\(SlurmSpool.cellScript)"])
             jobs.append(SlurmJobRecord(runID: runID, jobID: id, kind: .cells, spool: spool, submitted: Date()))
             try await store.recordSlurmJob(jobs.last!)
         }
@@ -121,10 +128,17 @@ public struct SlurmExecutor: Executor {
         let submitted = jobs.first { $0.kind == .cells }?.submitted ?? Date()
         var started: [Int: Date] = [:]
         let cellJobs = jobs.filter { $0.kind == .cells }
+        // A cell array whose every task is finished is not asked again (one scontrol less per
+        // poll and array: a run has an array per build).
+        var doneJobs: Set<String> = []
         while machine.finished.count < run.cells.count {
             try Task.checkCancellation()
-            for job in cellJobs {
-                for task in try await tasks(of: job, spool: spool, cells: run.cells.count, machine: machine) {
+            for job in cellJobs where !doneJobs.contains(job.jobID) {
+                let jobTasks = try await tasks(of: job, spool: spool, cells: run.cells.count, machine: machine)
+                defer {
+                    if !jobTasks.isEmpty, jobTasks.allSatisfy({ $0.taskRange == nil && machine.finished.contains($0.taskID ?? -1) }) { doneJobs.insert(job.jobID) }
+                }
+                for task in jobTasks {
                     let scriptEnded = task.taskID.map { FileManager.default.fileExists(atPath: "\(spool)/status/\($0).\(task.restarts)") } ?? false
                     for action in machine.observe(task, scriptEnded: scriptEnded) {
                         switch action {

@@ -85,7 +85,7 @@ public final class SlurmLocalCluster: Sendable {
             SelectType=select/cons_tres
             SelectTypeParameters=CR_Core
             SchedulerType=sched/backfill
-            SchedulerParameters=sched_interval=1,bf_interval=1
+            SchedulerParameters=\(ProcessInfo.processInfo.environment["NESTCI_SLURM_SCHEDULER_PARAMETERS"] ?? Self.schedulerParameters)
             ReturnToService=2
             SlurmdTimeout=5
             SlurmctldTimeout=10
@@ -104,6 +104,10 @@ public final class SlurmLocalCluster: Sendable {
 
             """
     }
+
+    /// The scheduler's pace (NESTCI_SLURM_SCHEDULER_PARAMETERS replaces it, to compare
+    /// settings with `nestci bench slurm`).
+    static let schedulerParameters = "sched_interval=1,bf_interval=1"
 
     private func writeKey() throws {
         var bytes = [UInt8](repeating: 0, count: 1024)
@@ -143,12 +147,33 @@ public final class SlurmLocalCluster: Sendable {
     /// jobs (their environment names this cluster's SLURM_CONF), as a host that dies.
     public func killNode() async {
         await killSlurmd()
+        for pid in jobProcesses() { kill(pid, SIGKILL) }
+    }
+
+    /// The processes of this cluster's jobs: slurmstepd (slurmd starts it in a session of
+    /// its own, so it outlives slurmd's group) and what the tasks run. They are known by
+    /// this cluster's conf path in their environment (SLURM_CONF) or command line, which
+    /// no other cluster's processes have. This process and the daemons are left out.
+    func jobProcesses() -> [Int32] {
         let keep = Set([getpid()] + daemons.withLock { $0.values.map(\.pid) })
         let marker = Array("SLURM_CONF=\(conf)".utf8)
+        let path = Array(conf.utf8)
+        var found: [Int32] = []
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(entry), !keep.contains(pid), let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
-            if environ.split(separator: 0).contains(where: { Array($0) == marker }) { kill(pid, SIGKILL) }
+            guard let pid = Int32(entry), !keep.contains(pid), Self.isLive(pid) else { continue }
+            let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") ?? Data()
+            let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") ?? Data()
+            if environ.split(separator: 0).contains(where: { Array($0) == marker }) || cmdline.split(separator: 0).contains(where: { Array($0) == path }) {
+                found.append(pid)
+            }
         }
+        return found
+    }
+
+    /// Running (not gone, not a zombie waiting for its parent to reap it).
+    static func isLive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
     }
 
     /// The pid of a daemon (munged, slurmctld, slurmd) while it runs.
@@ -164,14 +189,39 @@ public final class SlurmLocalCluster: Sendable {
         return result.output
     }
 
-    /// Stops slurmd, slurmctld and munged by their pids (their process groups) and reaps them.
+    /// Cancels every job, ends what is left of them (slurmstepd and the tasks' processes
+    /// of this cluster only: ``jobProcesses()``), then stops slurmd, slurmctld and munged
+    /// by their pids (their process groups) and reaps them. slurmstepd is no child of
+    /// slurmd's group, so without this a step outlives the cluster.
     public func stop() async {
+        // Best effort: a slurmctld that does not answer is not waited for; what is left is killed below.
+        if pid("slurmctld") != nil, (try? await client("scancel", ["--user=root"])) != nil {
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline, let queue = try? await client("squeue", ["--noheader", "--format=%i"]),
+                !queue.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            {
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        await endJobProcesses()
         let all = daemons.withLock { daemons -> [SupervisedProcess] in
             defer { daemons = [:] }
             return ["slurmd", "slurmctld", "munged"].compactMap { daemons[$0] }
         }
         for daemon in all { daemon.stop() }
         for daemon in all { _ = await daemon.wait() }
+    }
+
+    /// SIGKILLs ``jobProcesses()`` until none is left (up to 10 s). They are not our
+    /// children: their parent (or init) reaps them; waiting until they are gone is the reap.
+    func endJobProcesses() async {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let left = jobProcesses()
+            if left.isEmpty { return }
+            for pid in left { kill(pid, SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     /// Starts a cluster, runs `body` with it, and stops it whatever `body` does.

@@ -8,6 +8,7 @@ import Matrix
 ///                        stay relative to it; a bundle of an edited matrix is refused at ingest)
 ///     builds.txt         build key per array index (line N+1 is index N)
 ///     cells.txt          cell id per array index
+///     revisions.json     the commits the run's revisions named at submission (`--revisions`)
 ///     build.sh cell.sh   the task scripts (every value single-quoted)
 ///     logs/              Slurm's --output per task
 ///     bundles/<attempt>/<cell id>/   each attempt's bundle (attempt = SLURM_RESTART_COUNT)
@@ -15,6 +16,7 @@ import Matrix
 enum SlurmSpool {
     static let buildScript = "build.sh"
     static let cellScript = "cell.sh"
+    static let revisionsFile = "revisions.json"
 
     static func jobName(_ kind: String, _ runID: String) -> String { "nestci-\(kind)-\(runID)" }
 
@@ -30,6 +32,22 @@ enum SlurmSpool {
         return matrix
     }
 
+    /// Resolves every (repository, revision) of the plan's builds once, in the shared
+    /// cache's mirrors, and writes them to `revisions.json`; returns them. `pinned` (the
+    /// run's own `--revisions`) are kept as given. A revision that does not resolve is
+    /// left out: its tasks then fail on it as a local run's cells do.
+    static func pinRevisions(_ plan: Plan, cache: String, spool: String, pinned: [ResolvedRevision]) async throws -> [ResolvedRevision] {
+        let resolver = RevisionResolver(store: URL(fileURLWithPath: cache), pinned: pinned)
+        var pins: [ResolvedRevision] = []
+        var seen: Set<String> = []
+        for spec in plan.builds.map(\.spec) where seen.insert("\(spec.repository)\u{0}\(spec.revision)").inserted {
+            // Dropped on purpose: the task reports the same SourceError in its cell.
+            if let pin = try? await resolver.resolve(repository: spec.repository, revision: spec.revision) { pins.append(pin) }
+        }
+        try AtomicFile.writeJSON(pins, to: "\(spool)/\(revisionsFile)")
+        return pins
+    }
+
     /// The two task scripts. `NESTCI_SUPERVISOR` is dropped: a task is not a child of the
     /// nestci that submitted it, and must outlive it (a restarted nestci resumes watching).
     static func writeScripts(_ spool: String, nestci: String, cache: String, runID: String, builderNoWorkarounds: Bool) throws {
@@ -40,7 +58,7 @@ enum SlurmSpool {
             # nestci build task of run \(runID) (generated; array index = line of builds.txt)
             unset NESTCI_SUPERVISOR
             key=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(q("\(spool)/builds.txt")))
-            exec \(q(nestci)) build "$(cat \(q("\(spool)/matrix.txt")))" --only "$key" --cache \(q(cache))\(noWorkarounds)
+            exec \(q(nestci)) build "$(cat \(q("\(spool)/matrix.txt")))" --only "$key" --cache \(q(cache)) --revisions \(q("\(spool)/\(revisionsFile)"))\(noWorkarounds)
 
             """
         let cell = """
@@ -49,7 +67,7 @@ enum SlurmSpool {
             unset NESTCI_SUPERVISOR
             attempt=${SLURM_RESTART_COUNT:-0}
             cell=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(q("\(spool)/cells.txt")))
-            \(q(nestci)) cell run "$(cat \(q("\(spool)/matrix.txt")))" --cell "$cell" --out \(q("\(spool)/bundles"))/"$attempt" --cache \(q(cache)) --run-id \(q(runID)) --retries 0\(noWorkarounds)
+            \(q(nestci)) cell run "$(cat \(q("\(spool)/matrix.txt")))" --cell "$cell" --out \(q("\(spool)/bundles"))/"$attempt" --cache \(q(cache)) --run-id \(q(runID)) --retries 0 --revisions \(q("\(spool)/\(revisionsFile)"))\(noWorkarounds)
             status=$?
             status_file=\(q("\(spool)/status"))/"$SLURM_ARRAY_TASK_ID.$attempt"
             printf '%s\\n' "$status" > "$status_file.tmp" && mv "$status_file.tmp" "$status_file"
@@ -62,18 +80,29 @@ enum SlurmSpool {
         }
     }
 
-    /// Cells grouped by what sbatch must set per job: constraint and time limit.
-    static func groups(_ plan: Plan, slurm: SlurmOptions, retries: Int) -> [(constraint: String?, minutes: Int, indices: [Int])] {
-        var groups: [String: (constraint: String?, minutes: Int, indices: [Int])] = [:]
+    /// Cells grouped by what sbatch must set per job: constraint, time limit, and the
+    /// build array's tasks they wait for (`builds`: indices into `plan.builds`), so a cell
+    /// starts once its own builds are done, not once every build of the run is.
+    static func groups(_ plan: Plan, slurm: SlurmOptions, retries: Int) -> [(constraint: String?, minutes: Int, builds: [Int], indices: [Int])] {
+        var groups: [String: (constraint: String?, minutes: Int, builds: [Int], indices: [Int])] = [:]
         var order: [String] = []
+        let buildIndex = Dictionary(plan.builds.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
         for (index, cell) in plan.cells.enumerated() {
             let constraint = slurm.constraints[cell.backend]
             let minutes = timeMinutes(cell, plan: plan, margin: slurm.marginMinutes)
-            let key = "\(constraint ?? "")|\(minutes)"
+            let builds = Set(cell.levels.compactMap { $0.build.flatMap { buildIndex[$0.key] } }).sorted()
+            let key = "\(constraint ?? "")|\(minutes)|\(builds.map(String.init).joined(separator: ","))"
             if groups[key] == nil { order.append(key) }
-            groups[key, default: (constraint, minutes, [])].indices.append(index)
+            groups[key, default: (constraint, minutes, builds, [])].indices.append(index)
         }
         return order.map { groups[$0]! }
+    }
+
+    /// `--dependency` for cells waiting for the build array `job`'s tasks `builds`: after
+    /// any end (a failed build still gives its cells their BUILD-FAIL bundle).
+    static func dependency(buildJob job: String?, builds: [Int]) -> [String] {
+        guard let job, !builds.isEmpty else { return [] }
+        return ["--dependency=afterany:" + builds.map { "\(job)_\($0)" }.joined(separator: ":")]
     }
 
     /// A task's `--time`: its boot timeout, its builds' timeouts (built there when the build

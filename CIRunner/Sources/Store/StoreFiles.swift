@@ -66,14 +66,10 @@ enum StoreFiles {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, json text: String) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(type, from: Data(text.utf8))
+        try BuildCache.decoder.decode(type, from: Data(text.utf8))
     }
 
     static func decode<T: Decodable>(_ type: T.Type, file path: String) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(type, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        try BuildCache.decoder.decode(type, from: Data(contentsOf: URL(fileURLWithPath: path)))
     }
 }

@@ -213,7 +213,9 @@ public struct BuildCache: Sendable {
         return encoder
     }()
 
-    static let decoder: JSONDecoder = {
+    /// The decoder of nestci's JSON files (ISO 8601 dates, as ``encoder`` writes them):
+    /// build records here, bundles and bundle runs in CIRunner.
+    public static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder

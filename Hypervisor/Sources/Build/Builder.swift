@@ -55,7 +55,7 @@ public actor Builder {
     ) {
         self.store = store
         self.options = options
-        self.resolver = resolver ?? RevisionResolver(store: store)
+        self.resolver = resolver ?? RevisionResolver(store: store, pinned: options.pinnedRevisions)
         self.cache = BuildCache(store: store)
         self.probe = probe ?? ToolchainProbe()
         self.slots = BuildSlots(limit: options.maxParallel, cores: options.cores)

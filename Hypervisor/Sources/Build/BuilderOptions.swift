@@ -27,6 +27,9 @@ public struct BuilderOptions: Sendable {
     /// removed by pid (a pid means nothing across hosts), and a per-key lock that cannot
     /// be taken (no lock service on NFS) does not stop the build: publication decides.
     public var sharedCache = false
+    /// Revisions resolved before this builder (at a distributed run's submission): they
+    /// build these commits, not where their branches are now.
+    public var pinnedRevisions: [ResolvedRevision] = []
 
     public init(
         rebuild: Bool = false, noWorkarounds: Bool = false, keepWorktrees: Bool = false,

@@ -11,14 +11,20 @@ public actor RevisionResolver {
     public nonisolated let store: URL
     private var updates: [String: Task<Void, any Error>] = [:]
     private var resolutions: [Pair: Task<ResolvedRevision, any Error>] = [:]
+    /// Commits fixed before this resolver existed (a distributed run resolves once, at
+    /// submission, and every task builds those commits whatever the branches do after).
+    private let pinned: [Pair: String]
 
     private struct Pair: Hashable {
         var repository: String
         var revision: String
     }
 
-    public init(store: URL) {
+    /// - Parameter pinned: revisions already resolved (``ResolvedRevision/readPins(path:)``):
+    ///   these resolve to their commit, never to where their branch is now.
+    public init(store: URL, pinned: [ResolvedRevision] = []) {
         self.store = store
+        self.pinned = Dictionary(pinned.map { (Pair(repository: $0.repository, revision: $0.revision), $0.commit) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The mirror of `repository` in this resolver's store.
@@ -53,6 +59,16 @@ public actor RevisionResolver {
     }
 
     private func lookUp(_ pair: Pair) async throws -> ResolvedRevision {
+        // A pinned commit the mirror has already needs no fetch: a cluster's tasks share one
+        // mirror, and each fetching it in turn (under its lock) was most of a task's start.
+        if let pin = pinned[pair] {
+            let mirror = mirror(for: pair.repository)
+            if FileManager.default.fileExists(atPath: mirror.path.path),
+                (try? await Git.run(["--git-dir", mirror.path.path, "cat-file", "-e", "\(pin)^{commit}"])) != nil
+            {
+                return ResolvedRevision(repository: pair.repository, revision: pair.revision, commit: pin)
+            }
+        }
         let mirror = try await update(repository: pair.repository)
         // A revision that starts with "-" would be read by git as an option.
         guard !pair.revision.isEmpty, !pair.revision.hasPrefix("-") else {
@@ -61,12 +77,20 @@ public actor RevisionResolver {
                 "revision '\(pair.revision)' is not a valid revision for \(pair.repository): "
                     + "name a branch, tag or commit in the matrix file")
         }
+        let pin = pinned[pair]
         do {
+            // A pinned commit is only checked to be in the mirror (the build checks it out).
             let output = try await Git.run(
-                ["--git-dir", mirror.path.path, "rev-parse", "--verify", "--quiet", "\(pair.revision)^{commit}"])
+                ["--git-dir", mirror.path.path, "rev-parse", "--verify", "--quiet", "\(pin ?? pair.revision)^{commit}"])
             let commit = output.trimmingCharacters(in: .whitespacesAndNewlines)
             return ResolvedRevision(repository: pair.repository, revision: pair.revision, commit: commit)
         } catch is Git.Failure {
+            if let pin {
+                throw SourceError(
+                    .unknownRevision,
+                    "revision '\(pair.revision)' of \(pair.repository) is pinned to commit \(pin) for this run, but the mirror has no such commit "
+                        + "(was the history rewritten?); start a new run")
+            }
             let branches = (try? await Self.branches(of: mirror)) ?? []
             let shown = branches.prefix(12).joined(separator: ", ") + (branches.count > 12 ? ", …" : "")
             throw SourceError(
