@@ -43,6 +43,7 @@ extension RealBootSuite {
             #expect(rc.contains("cpu: model=corei7_haswell_4770, count=1") && rc.hasSuffix("cpu: ips=40000000\nport_e9_hack: enabled=1\n"))
             let log = try String(contentsOfFile: try #require(result.backendLog), encoding: .utf8)
             #expect(log.contains("Haswell") || log.contains("haswell"), "Bochs' log names the model it emulates: \(log.prefix(3000))")
+            #expect(log.contains("IPS is set to 40000000"), "the chain's ips line wins over nestci's default: \(log.prefix(3000))")
         }
 
         @Test(

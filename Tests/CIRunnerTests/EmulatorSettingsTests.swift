@@ -42,6 +42,17 @@ struct EmulatorSettingsTests {
         #expect(rc.hasSuffix("cpuid: x2apic=1\nport_e9_hack: enabled=1\n"), "the matrix's lines come last, after nestci's own")
     }
 
+    @Test("a chain's `cpu: ips=N` line puts back a higher Bochs ips: it follows nestci's own cpu line, so Bochs takes it")
+    func bochsIPSOverride() throws {
+        let cell = try #require(try Self.cells(emulator: #"{"bochs": {"lines": ["cpu: ips=50000000"]}}"#).first { $0.backend == .bochs })
+        _ = try BochsEmulator().prepare(BootPlan(cell: cell, disks: [BootDisk(path: "/s/l1.img")]), in: folder)
+        let lines = try String(contentsOfFile: "\(folder)/bochsrc", encoding: .utf8).split(separator: "\n").map(String.init)
+        let own = try #require(lines.firstIndex { $0.hasPrefix("cpu: model=") })
+        #expect(lines[own].contains("ips=\(BochsEmulator.defaultIPS)"))
+        let override = try #require(lines.firstIndex(of: "cpu: ips=50000000"), "the matrix's line is in the bochsrc")
+        #expect(override > own, "Bochs applies cpu lines in order: the later ips wins")
+    }
+
     @Test("a cell's qemu cpu, machine and args are on the qemu command line")
     func qemuCommandLine() throws {
         let cells = try Self.cells(emulator: Self.settings)

@@ -75,6 +75,15 @@ extension RealBootSuite {
             let findingsFile = try String(contentsOfFile: "\(fixture.store)/runs/\(runID)/findings.json", encoding: .utf8)
             #expect(findingsFile.contains("\"faster\""))
             #expect(second.results.cells.first?.attempts == 1, "the re-boot is not an attempt of the recorded result")
+
+            // An investigation's run of the same cell (trigger `bisect:`): still outside the band
+            // of the nights before, but it is a step, not a night: no re-boot, no timing finding.
+            var investigation = options
+            investigation.trigger = "bisect:perf-run-test"
+            let step = try await RunScheduler(options: investigation).run(plan, matrixPath: fixture.matrix)
+            #expect(step.results.cells.first?.outcome == .pass)
+            #expect(!step.findings.contains { $0.kind == .slower || $0.kind == .faster }, "\(step.findings.map(\.title))")
+            #expect(!FileManager.default.fileExists(atPath: "\(fixture.store)/runs/\(step.results.runID)/\(cell.cellID)/perf-reboot"))
         }
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// diff, regressions and fixes with their commits, axis splits.
 enum ReportCommand {
     static let spec = CommandSpec(
-        name: "report", summary: "print a run's findings: -O-only bugs with VMCS diffs, regressions, fixes",
+        name: "report", summary: "print a run's findings: -O-only bugs with VMCS diffs, regressions, fixes, slower/faster timings",
         discussion: "Findings are computed when a run finishes (findings.json); for an interrupted run they are\ncomputed from the cells recorded before it stopped.",
         arguments: [.init("RUN", help: "a run id from `nestci runs`")],
         options: [CommonOptions.store, .init("json", help: "print findings.json's content for machines")])

@@ -71,6 +71,10 @@ public struct DashboardFinding: Sendable, Codable, Equatable {
         case flaky
         /// The harness failed (not the hypervisor).
         case infra
+        /// A passing cell took longer than its history's band, twice (issue 15).
+        case slower
+        /// Quicker than its band, twice: an optimisation confirmed.
+        case faster
         case other
     }
 
@@ -99,5 +103,11 @@ public struct DashboardFinding: Sendable, Codable, Equatable {
         self.detail = detail
         self.vmcsHeadline = vmcsHeadline
         self.known = known
+    }
+
+    /// The title as chat reads it: a timing finding says which way it went
+    /// (`slower: xmhf-lhv O3/i386 time to pass 80 s → 127 s (…)`), the others are their title.
+    public var headline: String {
+        kind == .slower || kind == .faster ? "\(kind.rawValue): \(title)" : title
     }
 }

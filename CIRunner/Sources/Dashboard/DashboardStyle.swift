@@ -49,6 +49,8 @@ enum DashboardStyle {
         .findings li { background: var(--card); border: 1px solid var(--line); border-left: 5px solid #d93a3a; padding: 8px 12px; margin: 0 0 8px; border-radius: 3px; }
         .findings li.k-fixed { border-left-color: #2e9e4f; }
         .findings li.k-flaky { border-left-color: #f3cf2f; }
+        .findings li.k-slower { border-left-color: #e07b00; }
+        .findings li.k-faster { border-left-color: #2b7bb9; }
         .findings li.k-infra, .findings li.k-other, .findings li.k-known { border-left-color: #808897; }
         .findings .known { font-weight: bold; margin-right: 6px; }
         .findings .bisect { margin-top: 4px; }

@@ -8,4 +8,10 @@ extension HostFingerprint {
         let emulator = backend == .bochs ? bochsVersion : qemuVersion
         return [hostname, cpuModel, kernel, "\(backend.rawValue) \(emulator ?? "?")"].joined(separator: " | ")
     }
+
+    /// ``performanceKey(for:)`` of every backend, keyed by its raw value: what a run's
+    /// timings are compared under (``PerformanceAnalyzer/hostKeys``).
+    public var performanceKeys: [String: String] {
+        Dictionary(uniqueKeysWithValues: Backend.allCases.map { ($0.rawValue, performanceKey(for: $0)) })
+    }
 }

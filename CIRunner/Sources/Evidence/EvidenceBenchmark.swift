@@ -1,3 +1,5 @@
+import Foundation
+
 /// Throughput of evidence scanning (line splitting + VMCS dump parsing) over a synthetic serial
 /// log, for `nestci bench evidence`. A night's logs are scanned while emulators still write
 /// them, so this must stay far above the rate any console produces.
@@ -12,11 +14,15 @@ public enum EvidenceBenchmark {
         public var seconds: Double
         /// Decimal megabytes (10^6 bytes) per second.
         public var megabytesPerSecond: Double
+        /// CPU time the scanning thread used: below `seconds` when other processes share
+        /// the cores, so `bytes / cpuSeconds` is the scanner's own speed.
+        public var cpuSeconds: Double = 0
 
         public var description: String {
             let mb = Double(bytes) / 1e6
             return "scanned \(format(mb)) MB (\(lines) lines, \(dumps) VMCS dumps, \(fields) fields, \(malformedLines) malformed) "
-                + "in \(format(seconds)) s: \(format(megabytesPerSecond)) MB/s"
+                + "in \(format(seconds)) s: \(format(megabytesPerSecond)) MB/s "
+                + "(CPU \(String(format: "%.2f", cpuSeconds)) s: \(format(mb / max(cpuSeconds, 1e-9))) MB/s of CPU time)"
         }
 
         private func format(_ value: Double) -> String {
@@ -33,6 +39,7 @@ public enum EvidenceBenchmark {
         let clock = ContinuousClock()
         var parser = VMCSDumpParser()
         let start = clock.now
+        let cpuStart = threadCPUSeconds()
         log.withUnsafeBytes { all in
             var offset = 0
             while offset < all.count {
@@ -43,11 +50,19 @@ public enum EvidenceBenchmark {
         }
         let set = parser.finish()
         let elapsed = clock.now - start
+        let cpuSeconds = threadCPUSeconds() - cpuStart
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Result(
             bytes: log.count, lines: parser.fieldLines + parser.malformedLines + parser.otherLines, dumps: set.dumps.count,
             fields: set.dumps.reduce(0) { $0 + $1.fields.count }, malformedLines: set.malformedLines, seconds: seconds,
-            megabytesPerSecond: Double(log.count) / 1e6 / max(seconds, 1e-9))
+            megabytesPerSecond: Double(log.count) / 1e6 / max(seconds, 1e-9), cpuSeconds: cpuSeconds)
+    }
+
+    /// CPU time of the calling thread (the scan runs on one, synchronously).
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return 0 }
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// A serial log shaped like XMHF64 under nesting: boot chatter without a CPU prefix, two

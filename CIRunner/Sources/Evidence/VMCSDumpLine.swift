@@ -100,25 +100,32 @@ enum VMCSDumpLine {
     /// unspecified) when there are none or too many, so huge numbers are rejected, not wrapped.
     private static func hex(_ line: UnsafeRawBufferPointer, _ i: inout Int, maxDigits: Int) -> UInt64? {
         let n = line.count
-        guard i + 1 < n, line[i] == zero, line[i + 1] == x else { return nil }
-        i += 2
+        // A local index, stored back once: an inout one is kept in memory on every digit,
+        // and this loop runs for every digit of every dump value (a third of the scan).
+        // Where `i` ends on failure is as before (callers look for `unavailable` there).
+        var k = i
+        guard k + 1 < n, line[k] == zero, line[k + 1] == x else { return nil }
+        k += 2
+        let first = k
         var value: UInt64 = 0
-        var digits = 0
-        while i < n {
-            let byte = line[i]
-            let digit: UInt8
-            switch byte {
-            case 0x30...0x39: digit = byte - 0x30
-            case 0x61...0x66: digit = byte - 0x61 + 10
-            case 0x41...0x46: digit = byte - 0x41 + 10
-            default: return digits > 0 ? value : nil
+        while k < n {
+            let byte = line[k]
+            // Branch-free: whether a digit is 0–9 or a–f is random in a dump, and a branch on
+            // it mispredicts on a third of them. Bit 31 of `isDigit` / `isLetter` is set when
+            // the byte is 0–9 / a–f (`| 0x20` folds A–F onto a–f and nothing else into it).
+            let isDigit = UInt32(byte &- 0x30) &- 10
+            let isLetter = UInt32((byte | 0x20) &- 0x61) &- 6
+            guard (isDigit | isLetter) & 0x8000_0000 != 0 else { break }
+            let digit = (byte & 0x0f) &+ 9 &* (byte >> 6)
+            guard k - first < maxDigits else {
+                i = k
+                return nil
             }
-            digits += 1
-            guard digits <= maxDigits else { return nil }
             value = value << 4 | UInt64(digit)
-            i += 1
+            k += 1
         }
-        return digits > 0 ? value : nil
+        i = k
+        return k > first ? value : nil
     }
 
     private static func skipBlanks(_ line: UnsafeRawBufferPointer, _ i: inout Int) {

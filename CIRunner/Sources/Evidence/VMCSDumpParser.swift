@@ -18,7 +18,8 @@ import Foundation
 /// - Lines that start like a field (`CPU(0x..): (0x`) but do not parse are counted in
 ///   `malformedLines` and otherwise ignored; no input makes the parser fail.
 ///
-/// Memory: the dumps themselves plus one line per CPU; lines are capped by the scanner.
+/// Memory: the dumps themselves plus, per CPU, one line (capped by the scanner) and, once it
+/// prints a dump, a 24 KiB bitmap of the encodings its open dumps hold.
 public struct VMCSDumpParser: Sendable {
     /// How many malformed line numbers the result lists (all are counted).
     public static let keptMalformedLineNumbers = 100
@@ -46,28 +47,47 @@ public struct VMCSDumpParser: Sendable {
         var kind: VMCSKind
     }
 
-    private struct OpenDump: Sendable {
-        var index: Int
-        var encodings: Set<UInt16>
-    }
-
     private struct CPUState: Sendable {
+        var id: UInt32
         /// The CPU's last non-dump line; number 0 while it has printed none.
         var lastTextNumber = 0
+        /// Its bytes: the first `lastTextCount` of a buffer that only grows, so that keeping
+        /// the line costs one memcpy (most lines of a log are some CPU's text).
         var lastText: [UInt8] = []
-        /// Dumps being printed, indexed by kind (01, 02, 12).
-        var open: [OpenDump?] = [nil, nil, nil]
-        var isPrinting: Bool { open[0] != nil || open[1] != nil || open[2] != nil }
+        var lastTextCount = 0
+        /// Per kind slot (01, 02, 12): the index in `dumps` of the dump being printed, or -1.
+        var open: [Int] = [-1, -1, -1]
+        /// Per kind slot, a bit per 16-bit encoding: the fields the open dump has. A bitmap,
+        /// not a Set: no hashing on every field line (a fifth of the scan's time with a Set).
+        /// Empty until the CPU prints a field; bits are cleared when their dump closes.
+        var seen: [UInt64] = []
+        var isPrinting: Bool { open[0] >= 0 || open[1] >= 0 || open[2] >= 0 }
+
+        init(id: UInt32) { self.id = id }
+
+        mutating func keep(_ line: SerialLineView) {
+            lastTextNumber = line.number
+            let bytes = line.bytes
+            if lastText.count < bytes.count { lastText = Array(repeating: 0, count: max(bytes.count, 2 * lastText.count, 128)) }
+            if bytes.count > 0 { lastText.withUnsafeMutableBytes { $0.copyMemory(from: bytes) } }
+            lastTextCount = bytes.count
+        }
     }
+
+    /// Bitmap words per kind slot: 65,536 encodings / 64.
+    private static let seenWords = 1024
 
     private mutating func index(of cpu: UInt32) -> Int {
         if let lastCPU, lastCPU.id == cpu { return lastCPU.index }
         let k: Int
-        if let known = cpuIndex[cpu] {
+        if cpuStates.count <= 16, let known = cpuStates.firstIndex(where: { $0.id == cpu }) {
+            // A few CPUs: a scan is cheaper than hashing.
+            k = known
+        } else if cpuStates.count > 16, let known = cpuIndex[cpu] {
             k = known
         } else {
             k = cpuStates.count
-            cpuStates.append(CPUState())
+            cpuStates.append(CPUState(id: cpu))
             cpuIndex[cpu] = k
         }
         lastCPU = (cpu, k)
@@ -122,11 +142,9 @@ public struct VMCSDumpParser: Sendable {
         case .cpuText(let cpu):
             otherLines += 1
             let k = index(of: cpu)
-            cpuStates[k].lastTextNumber = line.number
-            cpuStates[k].lastText.removeAll(keepingCapacity: true)
-            cpuStates[k].lastText.append(contentsOf: line.bytes)
+            cpuStates[k].keep(line)
             // A CPU saying something else ends whatever dumps it was printing.
-            if cpuStates[k].isPrinting { cpuStates[k].open = [nil, nil, nil] }
+            if cpuStates[k].isPrinting { for slot in 0..<3 { close(k, slot) } }
         case .malformed:
             malformedLines += 1
             if malformedLineNumbers.count < Self.keptMalformedLineNumbers { malformedLineNumbers.append(line.number) }
@@ -150,30 +168,48 @@ public struct VMCSDumpParser: Sendable {
         VMCSDumpSet(dumps: dumps, malformedLines: malformedLines, malformedLineNumbers: malformedLineNumbers)
     }
 
-    private mutating func add(_ field: VMCSDumpLine.Field, _ line: SerialLineView) {
-        let slot = VMCSKind.allCases.firstIndex(of: field.kind)!
-        let k = index(of: field.cpu)
-        if let open = cpuStates[k].open[slot], open.encodings.contains(field.encoding) {
-            cpuStates[k].open[slot] = nil
+    /// Ends CPU `k`'s open dump of kind `slot`, if any, clearing its fields' bits.
+    private mutating func close(_ k: Int, _ slot: Int) {
+        let index = cpuStates[k].open[slot]
+        guard index >= 0 else { return }
+        for field in dumps[index].fields {
+            cpuStates[k].seen[slot * Self.seenWords + Int(field.encoding >> 6)] = 0
         }
-        if cpuStates[k].open[slot] == nil {
+        cpuStates[k].open[slot] = -1
+    }
+
+    private mutating func add(_ field: VMCSDumpLine.Field, _ line: SerialLineView) {
+        let slot: Int
+        switch field.kind {
+        case .vmcs01: slot = 0
+        case .vmcs02: slot = 1
+        case .vmcs12: slot = 2
+        }
+        let k = index(of: field.cpu)
+        let word = slot * Self.seenWords + Int(field.encoding >> 6)
+        let bit = UInt64(1) << (field.encoding & 63)
+        if cpuStates[k].open[slot] >= 0, cpuStates[k].seen[word] & bit != 0 {
+            close(k, slot)
+        }
+        if cpuStates[k].open[slot] < 0 {
             let key = DumpKey(cpu: field.cpu, kind: field.kind)
             let occurrence = occurrences[key, default: 0]
             occurrences[key] = occurrence + 1
             let state = cpuStates[k]
             let intro =
                 state.lastTextNumber > 0
-                ? SourceLine(number: state.lastTextNumber, text: String(decoding: state.lastText, as: UTF8.self)) : nil
+                ? SourceLine(number: state.lastTextNumber, text: String(decoding: state.lastText.prefix(state.lastTextCount), as: UTF8.self)) : nil
             dumps.append(VMCSDump(cpu: field.cpu, kind: field.kind, occurrence: occurrence, introducedBy: intro))
-            cpuStates[k].open[slot] = OpenDump(index: dumps.count - 1, encodings: [])
+            cpuStates[k].open[slot] = dumps.count - 1
+            if cpuStates[k].seen.isEmpty { cpuStates[k].seen = Array(repeating: 0, count: 3 * Self.seenWords) }
         }
-        cpuStates[k].open[slot]!.encodings.insert(field.encoding)
+        cpuStates[k].seen[word] |= bit
         let bytes = line.bytes
-        dumps[cpuStates[k].open[slot]!.index].fields.append(
+        dumps[cpuStates[k].open[slot]].fields.append(
             VMCSDumpField(
                 encoding: field.encoding,
                 printedName: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.name]), as: UTF8.self),
-                prefix: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.prefix]), as: UTF8.self),
+                prefix: field.prefix.isEmpty ? "" : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.prefix]), as: UTF8.self),
                 value: field.value, lineNumber: line.number))
     }
 }

@@ -9,13 +9,6 @@ public struct PerformanceSample: Sendable, Equatable {
     /// ``HostFingerprint/performanceKey(for:)`` of the run's host.
     public var hostKey: String
     public var result: CellResult
-
-    public init(runID: String, started: Date, hostKey: String, result: CellResult) {
-        self.runID = runID
-        self.started = started
-        self.hostKey = hostKey
-        self.result = result
-    }
 }
 
 /// `slower` and `faster` findings: each PASS cell's time to pass and time to each milestone
@@ -24,7 +17,8 @@ public struct PerformanceSample: Sendable, Equatable {
 /// the run the re-boots that confirm an outlier.
 public struct PerformanceAnalyzer: Sendable {
     public var runID: String
-    /// Per backend (raw value): this run's ``HostFingerprint/performanceKey(for:)``.
+    /// Per backend (raw value): this run's ``HostFingerprint/performanceKey(for:)``, as
+    /// ``HostFingerprint/performanceKeys`` gives them.
     public var hostKeys: [String: String]
     public var cells: [CellResult]
     /// Per cell id: its chain's thresholds (cells without an entry use the defaults).

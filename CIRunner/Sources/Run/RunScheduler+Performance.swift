@@ -7,10 +7,13 @@ extension RunScheduler {
     /// outside its band is booted once more here, after every cell has finished and before
     /// the findings are written: the least invasive place, since the recorded results, the
     /// slots and the cells' own retries are untouched, and builds and disks are cached by
-    /// now. Only a timing outside its band twice is reported.
+    /// now. Only a timing outside its band twice is reported. An investigation's run
+    /// (trigger `bisect:`/`triage:`) gets none and boots nothing more: its cells are steps,
+    /// not nights, and it has no findings of its own.
     static func performanceFindings(
         _ plan: Plan, results: [CellResult], runID: String, host: HostFingerprint, store: ArtifactStore, context: CellRunner
     ) async throws -> [Finding] {
+        guard !InvestigationRun.isInvestigation(trigger: context.options.trigger) else { return [] }
         let cells = Dictionary(plan.cells.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var rules: [String: PerformanceRules] = [:]
         var history: [String: [PerformanceSample]] = [:]
@@ -23,8 +26,7 @@ extension RunScheduler {
                 matrix: plan.matrix, cellID: cell.id, backend: cell.backend, before: runID, limit: cellRules.history * 2 + 4)
         }
         guard !history.isEmpty else { return [] }
-        let hostKeys = Dictionary(Backend.allCases.map { ($0.rawValue, host.performanceKey(for: $0)) }, uniquingKeysWith: { a, _ in a })
-        let analyzer = PerformanceAnalyzer(runID: runID, hostKeys: hostKeys, cells: results, rules: rules, history: history)
+        let analyzer = PerformanceAnalyzer(runID: runID, hostKeys: host.performanceKeys, cells: results, rules: rules, history: history)
         var confirmations: [String: CellResult] = [:]
         for suspect in analyzer.suspects {
             guard let cell = cells[suspect.cellID] else { continue }

@@ -51,6 +51,19 @@ public struct SerialScanner: Sendable {
         }
         var start = i
         while i < end {
+            // Eight bytes at a time past line content: the lowest byte below 0x0e (a CR, LF,
+            // NUL or other control byte) is found exactly by the borrow trick, and bytes
+            // above it are content. Most of a log is content, so this is most of the scan.
+            while end - i >= 8 {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+                let low = (word &- 0x0e0e_0e0e_0e0e_0e0e) & ~word & 0x8080_8080_8080_8080
+                if low != 0 {
+                    i += low.trailingZeroBitCount >> 3
+                    break
+                }
+                i += 8
+            }
+            guard i < end else { break }
             let byte = base[i]
             // Everything above CR is line content; one compare keeps the common case tight.
             if byte > 0x0d {

@@ -61,7 +61,8 @@ public struct DashboardPublisher: Sendable {
             case .optOnly: .optOnly
             case .regression, .regressionAcrossAxis: .regression
             case .fix: .fixed
-            case .slower, .faster: .other
+            case .slower: .slower
+            case .faster: .faster
             }
         // The title line is on the page already; the rest of `text` is detail, commits and diff.
         let detail = finding.text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()

@@ -33,7 +33,7 @@ public struct RunNotification: Sendable, Codable, Equatable {
         let tally = Outcome.allCases.compactMap { outcome in run.counts[outcome].map { "\($0) \(outcome.rawValue)" } }.joined(separator: ", ")
         var line = "\(run.matrix) \(run.id): \(tally.isEmpty ? "no cells" : tally)"
         if let first = run.findings.first {
-            line += " · \(run.findings.count == 1 ? "finding" : "\(run.findings.count) findings"): \(first.title)"
+            line += " · \(run.findings.count == 1 ? "finding" : "\(run.findings.count) findings"): \(first.headline)"
             // The culprit field where chat shows it, not only in `findings[].detail`.
             if let headline = first.vmcsHeadline { line += " · \(headline)" }
         }
