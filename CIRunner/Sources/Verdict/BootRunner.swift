@@ -48,7 +48,7 @@ public enum BootRunner {
         let started = clock.now
         let process: SupervisedProcess
         do {
-            process = try SupervisedProcess(spec)
+            process = try await SupervisedProcess.launch(spec)
         } catch {
             _ = machine.emulatorFailedToStart("\(error)", at: .zero)
             try? capture.finish()

@@ -64,16 +64,7 @@ public final class ProcessRegistry: Sendable {
     /// records the child under one lock, so the orphan sweeper never mistakes a fresh
     /// leader for an orphan. Returns the child's pid and token.
     func register(_ spawn: @escaping @Sendable (String) throws -> Int32) throws -> (pid: Int32, token: String) {
-        // The fork runs outside the registry lock: the lock is also taken by every child's
-        // end, the orphan sweeper and teardown, and a fork of a large process (or many at
-        // once) must not hold them all up. `spawning` keeps the sweeper off meanwhile.
-        let childToken = try state.withLock { state -> String in
-            if state.closed { throw ProcessLaunchError(executable: "(new process)", errno: ECANCELED) }
-            if state.watchdog == nil { state.watchdog = startWatchdog() }
-            state.sequence += 1
-            state.spawning += 1
-            return "\(token)\(state.sequence)"
-        }
+        let childToken = try reserveToken()
         let pid: Int32
         do {
             pid = try spawner.run { try spawn(childToken) }
@@ -81,6 +72,41 @@ public final class ProcessRegistry: Sendable {
             state.withLock { $0.spawning -= 1 }
             throw error
         }
+        return try recordSpawned(pid, token: childToken)
+    }
+
+    /// ``register(_:)`` for async callers: the calling task is suspended while the spawn
+    /// thread forks, rather than blocking its thread. A blocked thread of the cooperative
+    /// pool (two threads on two cores) holds up every other task; with many children
+    /// starting at once (a test suite, a matrix's builds) that stalled unrelated work,
+    /// such as a webhook's deadline, for tens of seconds.
+    func register(_ spawn: @escaping @Sendable (String) throws -> Int32) async throws -> (pid: Int32, token: String) {
+        let childToken = try reserveToken()
+        let pid: Int32
+        do {
+            pid = try await spawner.run { try spawn(childToken) }
+        } catch {
+            state.withLock { $0.spawning -= 1 }
+            throw error
+        }
+        return try recordSpawned(pid, token: childToken)
+    }
+
+    /// The next child's token, and `spawning` raised. The fork runs outside the registry
+    /// lock: the lock is also taken by every child's end, the orphan sweeper and teardown,
+    /// and a fork of a large process (or many at once) must not hold them all up.
+    /// `spawning` keeps the sweeper off meanwhile.
+    private func reserveToken() throws -> String {
+        try state.withLock { state -> String in
+            if state.closed { throw ProcessLaunchError(executable: "(new process)", errno: ECANCELED) }
+            if state.watchdog == nil { state.watchdog = startWatchdog() }
+            state.sequence += 1
+            state.spawning += 1
+            return "\(token)\(state.sequence)"
+        }
+    }
+
+    private func recordSpawned(_ pid: Int32, token childToken: String) throws -> (pid: Int32, token: String) {
         let start = ProcessTable.startTime(pid) ?? 0
         return try state.withLock { state in
             state.spawning -= 1
@@ -261,6 +287,14 @@ final class SpawnThread: Sendable {
         }
         thread.name = "nestci-spawner"
         thread.start()
+    }
+
+    /// Runs `body` on the spawn thread; the calling task is suspended, its thread free.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            mailbox.withLock { $0.append { continuation.resume(with: Result { try body() }) } }
+            wake.signal()
+        }
     }
 
     /// Runs `body` on the spawn thread and waits for it.

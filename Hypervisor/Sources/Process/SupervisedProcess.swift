@@ -27,24 +27,54 @@ public final class SupervisedProcess: Sendable {
     }
 
     /// Starts the child at once. Throws ``ProcessLaunchError`` when it cannot start.
-    public init(_ spec: ProcessSpec) throws {
-        self.spec = spec
-        self.state = Mutex(State())
-        self.finished = Completion()
+    /// Blocks the calling thread while the spawn thread forks: from async code use
+    /// ``launch(_:)``, which suspends instead.
+    public convenience init(_ spec: ProcessSpec) throws {
+        let pipe = try Self.outputPipe(spec)
+        let started = ContinuousClock.now
+        let child: (pid: Int32, token: String)
+        do {
+            child = try ProcessRegistry.shared.register { token in try Self.spawn(spec, stdoutFD: pipe.writeEnd, token: token) }
+        } catch {
+            close(pipe.readEnd)
+            close(pipe.writeEnd)
+            throw error
+        }
+        self.init(spec, child: child, pipe: pipe, started: started)
+    }
+
+    /// Starts the child, the task suspended (not its thread blocked) while it is forked.
+    /// Throws ``ProcessLaunchError`` when it cannot start.
+    public static func launch(_ spec: ProcessSpec) async throws -> SupervisedProcess {
+        let pipe = try outputPipe(spec)
+        let started = ContinuousClock.now
+        let child: (pid: Int32, token: String)
+        do {
+            child = try await ProcessRegistry.shared.register { token in try Self.spawn(spec, stdoutFD: pipe.writeEnd, token: token) }
+        } catch {
+            close(pipe.readEnd)
+            close(pipe.writeEnd)
+            throw error
+        }
+        return SupervisedProcess(spec, child: child, pipe: pipe, started: started)
+    }
+
+    private static func outputPipe(_ spec: ProcessSpec) throws -> (readEnd: Int32, writeEnd: Int32) {
         var pipeFDs: [Int32] = [-1, -1]
         guard nestci_pipe_cloexec(&pipeFDs) == 0 else {
             throw ProcessLaunchError(executable: spec.executable, errno: errno)
         }
-        let (readEnd, writeEnd) = (pipeFDs[0], pipeFDs[1])
-        let started = ContinuousClock.now
-        do {
-            (pid, token) = try ProcessRegistry.shared.register { token in try Self.spawn(spec, stdoutFD: writeEnd, token: token) }
-        } catch {
-            close(readEnd)
-            close(writeEnd)
-            throw error
-        }
-        close(writeEnd)
+        return (pipeFDs[0], pipeFDs[1])
+    }
+
+    /// The spawned child: its watcher thread starts here.
+    private init(_ spec: ProcessSpec, child: (pid: Int32, token: String), pipe: (readEnd: Int32, writeEnd: Int32), started: ContinuousClock.Instant) {
+        self.spec = spec
+        self.state = Mutex(State())
+        self.finished = Completion()
+        (pid, token) = child
+        let readEnd = pipe.readEnd
+        close(pipe.writeEnd)
         let watcher = Thread { [self] in self.watch(readEnd: readEnd, started: started) }
         watcher.name = "nestci-supervisor-\(pid)"
         watcher.start()
@@ -78,7 +108,7 @@ public final class SupervisedProcess: Sendable {
 
     /// Runs `spec` to completion.
     public static func run(_ spec: ProcessSpec) async throws -> ProcessResult {
-        try await SupervisedProcess(spec).wait()
+        try await SupervisedProcess.launch(spec).wait()
     }
 
     // MARK: - Watching
