@@ -124,7 +124,10 @@ struct WebhookTests {
         #expect(!delivery.delivered)
         #expect(delivery.attempts.count == 2)
         #expect(delivery.attempts.allSatisfy { $0.status == nil && $0.error != nil })
-        #expect(ContinuousClock.now - started < .seconds(30), "gives up, does not hang")
+        // The bound only proves it gives up: at the start of the full suite hundreds of tests
+        // start children at once and the two-thread pool that resumes this task can lag by
+        // tens of seconds (30-40 s seen), which says nothing about the notifier.
+        #expect(ContinuousClock.now - started < .seconds(120), "gives up, does not hang")
     }
 
     @Test("a server that never answers is given up on at the deadline of each attempt")
@@ -138,8 +141,9 @@ struct WebhookTests {
         #expect(!delivery.delivered)
         #expect(delivery.summary.contains("timed out after 1 s"))
         // Two 1 s attempts; the upper bound only proves it gives up (the full suite shares
-        // two cores with emulators, so wall time stretches).
-        #expect(elapsed >= .seconds(2) && elapsed < .seconds(30))
+        // two cores with emulators and starts hundreds of children at once, so wall time
+        // stretches: 30-40 s seen). Each attempt's own deadline is the "timed out" above.
+        #expect(elapsed >= .seconds(2) && elapsed < .seconds(120))
     }
 
     @Test("the run notification: one line for chat, the details for programs")

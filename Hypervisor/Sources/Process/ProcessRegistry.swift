@@ -64,15 +64,7 @@ public final class ProcessRegistry: Sendable {
     /// records the child under one lock, so the orphan sweeper never mistakes a fresh
     /// leader for an orphan. Returns the child's pid and token.
     func register(_ spawn: @escaping @Sendable (String) throws -> Int32) throws -> (pid: Int32, token: String) {
-        let childToken = try reserveToken()
-        let pid: Int32
-        do {
-            pid = try spawner.run { try spawn(childToken) }
-        } catch {
-            state.withLock { $0.spawning -= 1 }
-            throw error
-        }
-        return try recordSpawned(pid, token: childToken)
+        try spawner.run { try self.spawnAndRecord(spawn) }
     }
 
     /// ``register(_:)`` for async callers: the calling task is suspended while the spawn
@@ -81,10 +73,18 @@ public final class ProcessRegistry: Sendable {
     /// starting at once (a test suite, a matrix's builds) that stalled unrelated work,
     /// such as a webhook's deadline, for tens of seconds.
     func register(_ spawn: @escaping @Sendable (String) throws -> Int32) async throws -> (pid: Int32, token: String) {
+        try await spawner.run { try self.spawnAndRecord(spawn) }
+    }
+
+    /// On the spawn thread: token, fork, record, one child at a time. `spawning` is raised
+    /// only for the fork itself, never while a request waits in line, so the orphan
+    /// sweeper (which stands aside while it is raised) keeps running when many children
+    /// are asked for at once.
+    private func spawnAndRecord(_ spawn: (String) throws -> Int32) throws -> (pid: Int32, token: String) {
         let childToken = try reserveToken()
         let pid: Int32
         do {
-            pid = try await spawner.run { try spawn(childToken) }
+            pid = try spawn(childToken)
         } catch {
             state.withLock { $0.spawning -= 1 }
             throw error
