@@ -41,6 +41,9 @@ enum BisectCommand {
         let store = try ArtifactStore.openExisting(root: storePath)
         let json = arguments.flag("json")
         let options = RunOptions(store: storePath, trigger: "bisect", builder: try CommonOptions.builderOptions(arguments, spec: spec))
+        // As `nestci triage` and `nestci run`: ^C or SIGTERM tears down the step's builds and
+        // boots, whole process trees, before nestci exits.
+        SignalTrap.install()
         let record = try await Bisector.run(request, store: store, options: options) { line in
             if !json { console.print("  \(line)") }
         }

@@ -80,8 +80,7 @@ extension ArtifactStore {
     /// host, as ``RunSummary/status`` tells), investigations' own runs aside: a plain
     /// `nestci run` on the store holds investigations back as a queued run does.
     public func liveRuns() throws -> [RunSummary] {
-        try database.query("\(Self.summarySelect) WHERE status = 'running' AND \(InvestigationRun.notInvestigationSQL) ORDER BY id DESC")
-            .map(summary).filter { $0.status == .running }
+        try nightlyRunsStoredRunning().filter { $0.status == .running }
     }
 
     static let jobSelect = "SELECT id, state, cancel_requested, job_json FROM investigation_jobs"

@@ -198,8 +198,14 @@ public actor ArtifactStore {
     /// Investigations' runs (``InvestigationRun``) are not among them: only their
     /// investigation, asked again, takes one up.
     public func interruptedRuns() throws -> [RunSummary] {
+        try nightlyRunsStoredRunning().filter { $0.status == .interrupted }
+    }
+
+    /// Runs whose row says `running`, investigations' own runs aside, newest first: live
+    /// or interrupted, as ``RunSummary/status`` tells from their writer.
+    func nightlyRunsStoredRunning() throws -> [RunSummary] {
         try database.query("\(Self.summarySelect) WHERE status = 'running' AND \(InvestigationRun.notInvestigationSQL) ORDER BY id DESC")
-            .map(summary).filter { $0.status == .interrupted }
+            .map(summary)
     }
 
     /// Marks a run interrupted: writes `results.json` from the cells recorded so far (so fetch
