@@ -50,13 +50,16 @@ struct SlurmParserTests {
         let tasks = SlurmOutput.tasks(scontrol: try Self.fixture("scontrol-ended.txt"))
         let actions = tasks.flatMap { watch.observe($0) }
         #expect(actions.contains(.ingest(index: 0, attempt: 0)) && actions.contains(.ingest(index: 1, attempt: 0)))
-        #expect(actions.contains(.requeue(index: 2, jobID: "4", reason: "the task exited 75 (INFRA)")))
+        #expect(actions.contains(.requeue(index: 2, jobID: "1_2", reason: "the task exited 75 (INFRA)")))
+        // The array's last task keeps the array's job id (1): scontrol given "1" would act on
+        // every task, so each task is named ARRAYJOB_INDEX.
+        #expect(tasks.first { $0.taskID == 4 }.map { ($0.jobID, $0.taskSpec) } ?? ("", "") == ("1", "1_4"))
         #expect(actions.contains(.started(index: 3, jobID: "5", attempt: 0)))
         var again = tasks.first { $0.taskID == 2 }!
         again.state = "PENDING"
         again.reason = "BeginTime"
         again.restarts = 1
-        #expect(watch.observe(again) == [.startNow(jobID: "4")])
+        #expect(watch.observe(again) == [.startNow(jobID: "1_2")])
         again.state = "FAILED"
         again.reason = "NonZeroExitCode"
         #expect(watch.observe(again) == [.ingest(index: 2, attempt: 1)], "retries spent: the INFRA bundle is the result")
@@ -72,11 +75,11 @@ struct SlurmParserTests {
         task.reason = "BeginTime"
         task.restarts = 1
         let actions = watch.observe(task)
-        #expect(actions.count == 2 && actions.last == .startNow(jobID: "9"))
+        #expect(actions.count == 2 && actions.last == .startNow(jobID: "8_0"))
         if case .lost(0, 0, _) = actions.first {} else { Issue.record("expected .lost, got \(actions)") }
         task.state = "NODE_FAIL"
         task.reason = "NodeDown"
-        #expect(watch.observe(task).first.map { if case .requeue(0, "9", _) = $0 { true } else { false } } == true)
+        #expect(watch.observe(task).first.map { if case .requeue(0, "8_0", _) = $0 { true } else { false } } == true)
         task.restarts = 2
         if case .infra(0, _, nil) = watch.observe(task).last {} else { Issue.record("retries spent: INFRA") }
         var killed = SlurmWatch(retries: 1)

@@ -71,13 +71,16 @@ struct SlurmRunTests {
         defer { fixture.remove() }
         let plan = try MatrixFile.load(path: fixture.matrix).plan()
         // The tasks run this wrapper: the first `cell run` of each array index exits 75, as a
-        // task whose host lost its emulator would; mkdir is the once-only marker.
+        // task whose host lost its emulator would; mkdir is the once-only marker. Index 0
+        // takes 4 s: it is still running when the last index (which keeps the array's own
+        // job id) is requeued, and a requeue by that id would requeue the whole array.
         let markers = "\(fixture.folder)/infra-once"
         try FileManager.default.createDirectory(atPath: markers, withIntermediateDirectories: true)
         let wrapper = "\(fixture.folder)/nestci-infra-once"
         try """
             #!/bin/sh
             if [ "$1" = cell ] && mkdir \(ShellQuote.quote(markers))/"$SLURM_ARRAY_TASK_ID" 2>/dev/null; then
+                if [ "$SLURM_ARRAY_TASK_ID" = 0 ]; then sleep 4; fi
                 echo "exit 75 once (test)"; exit 75
             fi
             exec \(ShellQuote.quote(NestCIBinary.path!)) "$@"

@@ -18,6 +18,14 @@ public struct SlurmTask: Sendable, Equatable {
     public var restarts: Int
     public var nodes: String
 
+    /// The id that names this task alone to scontrol and scancel: `ARRAYJOB_INDEX`. The
+    /// array's last task keeps the array's own job id, and `scontrol requeue` or `scancel`
+    /// of that id acts on every task of the array (requeueing siblings still running).
+    public var taskSpec: String {
+        guard let arrayJobID, let taskID else { return jobID }
+        return "\(arrayJobID)_\(taskID)"
+    }
+
     /// States after which the task runs no more unless requeued.
     public var isFinal: Bool {
         ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "PREEMPTED", "SPECIAL_EXIT"].contains(state)

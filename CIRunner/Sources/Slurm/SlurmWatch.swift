@@ -12,9 +12,9 @@ struct SlurmWatch {
         case started(index: Int, jobID: String, attempt: Int)
         /// Ingest the bundle of that attempt.
         case ingest(index: Int, attempt: Int)
-        /// Requeue the task (this attempt was INFRA for `reason`).
+        /// Requeue the task (this attempt was INFRA for `reason`); `jobID` is its ``SlurmTask/taskSpec``.
         case requeue(index: Int, jobID: String, reason: String)
-        /// A requeued task waits for its begin time: let it start now.
+        /// A requeued task waits for its begin time: let it start now (`jobID`: its task spec).
         case startNow(jobID: String)
         /// Slurm requeued the task by itself (its node was lost): that attempt was INFRA.
         case lost(index: Int, attempt: Int, reason: String)
@@ -47,12 +47,12 @@ struct SlurmWatch {
             actions.append(.lost(index: index, attempt: previous.restarts, reason: "task lost with its node (Slurm requeued it: \(task.reason))"))
             if task.restarts > retries {
                 finished.insert(index)
-                return actions + [.infra(index: index, reason: "lost with its node \(task.restarts) times (retries \(retries))", cancel: task.jobID)]
+                return actions + [.infra(index: index, reason: "lost with its node \(task.restarts) times (retries \(retries))", cancel: task.taskSpec)]
             }
         }
         switch task.state {
         case "PENDING" where task.reason == "BeginTime":
-            if released.insert("\(task.jobID).\(task.restarts)").inserted { actions.append(.startNow(jobID: task.jobID)) }
+            if released.insert("\(task.taskSpec).\(task.restarts)").inserted { actions.append(.startNow(jobID: task.taskSpec)) }
         case "RUNNING":
             if startedSeen.insert("\(index).\(task.restarts)").inserted {
                 actions.append(.started(index: index, jobID: task.jobID, attempt: task.restarts))
@@ -80,7 +80,7 @@ struct SlurmWatch {
         }
         if let retryable {
             if task.restarts < retries {
-                return requeued.insert("\(index).\(task.restarts)").inserted ? [.requeue(index: index, jobID: task.jobID, reason: retryable)] : []
+                return requeued.insert("\(index).\(task.restarts)").inserted ? [.requeue(index: index, jobID: task.taskSpec, reason: retryable)] : []
             }
             finished.insert(index)
             return task.exitCode == 75 ? [.ingest(index: index, attempt: task.restarts)] : [.infra(index: index, reason: retryable, cancel: nil)]
