@@ -53,7 +53,8 @@ struct ExportTests {
     @Test("k8s: ConfigMap with the matrix byte for byte, a ReadWriteMany claim, one Indexed Job per backend with the failure policy; KVM pods get a node and /dev/kvm")
     func kubernetes() async throws {
         let matrix = try Self.matrixFile()
-        let (status, text, err) = try await Self.export(["k8s", matrix, "--slots", "3", "--image", "registry.example/nestci:1", "--run-id", "nightly-1", "--retries", "4"])
+        // (Unpinned: example.invalid does not resolve; RevisionPinTests pins a real repository.)
+        let (status, text, err) = try await Self.export(["k8s", matrix, "--slots", "3", "--image", "registry.example/nestci:1", "--run-id", "nightly-1", "--retries", "4", "--unpinned"])
         #expect(status == 0, "\(err)")
         let list = try Self.parse(text)
         #expect(list["kind"] as? String == "List")
@@ -109,7 +110,7 @@ struct ExportTests {
         }
 
         // The KVM resource and node label are configurable.
-        let custom = try await Self.export(["k8s", matrix, "--kvm-resource", "example.com/kvm", "--kvm-node-selector", "lab/vmx=yes"])
+        let custom = try await Self.export(["k8s", matrix, "--kvm-resource", "example.com/kvm", "--kvm-node-selector", "lab/vmx=yes", "--unpinned"])
         #expect(custom.text.contains(#""example.com/kvm": "1""#) && custom.text.contains(#""lab/vmx": "yes""#))
         #expect(try await Self.export(["k8s", matrix, "--kvm-node-selector", "novalue"]).status == 64)
     }

@@ -26,7 +26,7 @@ enum CommonOptions {
 
     static let revisions = CommandSpec.Option(
         "revisions", value: "FILE",
-        help: "build these commits for the revisions they name (a JSON list of {repository, revision, commit}; a Slurm run writes SPOOL/revisions.json at submission)")
+        help: "build these commits for the revisions they name (a JSON list of {repository, revision, commit}: `nestci plan FILE --pin OUT` writes one, a Slurm run SPOOL/revisions.json)")
 
     /// The `--revisions FILE` pins (none without the option); a bad file is a usage error.
     static func pinnedRevisions(_ arguments: ParsedArguments, spec: CommandSpec) throws -> [ResolvedRevision] {

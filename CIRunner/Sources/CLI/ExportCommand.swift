@@ -13,10 +13,16 @@ enum ExportCommand {
             the matrix, a ReadWriteMany claim for the build cache and the bundles, and an Indexed
             Job per backend (pod N runs `nestci cell run FILE --backend B --index N`; exit 1
             fails the index, 75 retries it up to --retries times; qemu-kvm pods get a node
-            selector and the /dev/kvm device resource).
+            selector and the /dev/kvm device resource). The commits are pinned at export: every
+            revision is resolved now (mirrors in --store) into the ConfigMap's revisions.json, and
+            every pod builds those (`--revisions`), not wherever its branch is when it starts;
+            --revisions FILE (from `nestci plan --pin`) gives them instead, --unpinned lets each
+            pod resolve its own (cells of one run may then build different commits).
             nestci export github-actions FILE: a workflow for self-hosted runners labelled
             <prefix>ingest and <prefix><backend>: a plan job, one job per cell (matrix
-            fromJSON of `nestci plan --json --cells`) uploading its bundle, an ingest job.
+            fromJSON of `nestci plan --json --cells`) uploading its bundle, an ingest job. The plan
+            job pins the commits (`nestci plan --pin`, artifact nestci-revisions); cells and ingest
+            are given them with --revisions.
             Both are JSON, which is YAML: every value from the matrix is a quoted string.
             """,
         arguments: [.init("TARGET", help: "k8s or github-actions"), .init("FILE", help: "the matrix file (JSON)")],
@@ -31,6 +37,9 @@ enum ExportCommand {
             .init("kvm-node-selector", value: "KEY=VALUE", help: "k8s: the node label of KVM hosts (default feature.node.kubernetes.io/cpu-cpuid.VMX=true)"),
             .init("storage", value: "SIZE", help: "k8s: size of the shared claim (default 50Gi)"),
             .init("storage-class", value: "CLASS", help: "k8s: its storage class (one offering ReadWriteMany, e.g. NFS)"),
+            .init("revisions", value: "FILE", help: "k8s: the commits every pod builds (from `nestci plan --pin`; default: resolved now)"),
+            .init("unpinned", help: "k8s: no pins: each pod resolves its revisions itself (cells may build different commits)"),
+            CommonOptions.store,
             .init("label-prefix", value: "P", help: "github-actions: runner label prefix (default nestci-)"),
             .init("runner-store", value: "DIR", help: "github-actions: the store on the ingest runner (default /var/lib/nestci/store)"),
             .init("runner-cache", value: "DIR", help: "github-actions: the build cache on cell runners (default /var/cache/nestci)"),
@@ -67,7 +76,8 @@ enum ExportCommand {
             for repository in Set(plan.builds.map(\.spec.repository)).sorted() where !repository.contains("://") && !repository.hasPrefix("git@") {
                 console.error("nestci: warning: repository \(repository) is a local path; pods clone it inside their container, so make it a URL they can reach")
             }
-            text = export.render()
+            export.revisions = try await pins(plan, arguments: arguments, console: console)
+            text = try export.render()
         case "github-actions", "gha":
             var export = GitHubActionsExport(plan: plan, matrixPath: matrixPath)
             export.retries = retries
@@ -88,5 +98,32 @@ enum ExportCommand {
             console.write(text)
         }
         return .success
+    }
+
+    /// The k8s export's pins: `--revisions FILE`, nil for `--unpinned`, else resolved now.
+    static func pins(_ plan: Plan, arguments: ParsedArguments, console: Console) async throws -> [ResolvedRevision]? {
+        let wanted = Set(plan.builds.map { "\($0.spec.repository)\u{0}\($0.spec.revision)" })
+        if arguments.flag("unpinned") {
+            guard arguments.value("revisions") == nil else { throw UsageError("--revisions and --unpinned: give one of them", command: spec) }
+            console.error("nestci: warning: --unpinned: each pod resolves its revisions when it starts, so cells of this run may build different commits if a branch moves")
+            return nil
+        }
+        if let path = arguments.value("revisions") {
+            let pins = try CommonOptions.pinnedRevisions(arguments, spec: spec)
+            let given = Set(pins.map { "\($0.repository)\u{0}\($0.revision)" })
+            for missing in wanted.subtracting(given).sorted() {
+                let parts = missing.split(separator: "\u{0}", omittingEmptySubsequences: false)
+                console.error("nestci: warning: --revisions \(path) has no commit for \(parts[0]) revision \(parts[1]); its pods resolve it themselves")
+            }
+            return pins
+        }
+        let (pins, failures) = await RevisionPins.resolve(plan, store: CommonOptions.storePath(arguments))
+        guard failures.isEmpty else {
+            let named = failures.map { "\($0.repository) revision \($0.revision): \($0.message)" }.joined(separator: "; ")
+            throw UserError(
+                "cannot pin the commits the pods build: \(named). Fix the matrix or the repository, or give the commits with --revisions FILE (from `nestci plan --pin`), or pass --unpinned to let each pod resolve its revisions (cells of one run may then build different commits)",
+                status: .dataError)
+        }
+        return pins
     }
 }

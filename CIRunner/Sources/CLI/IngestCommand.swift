@@ -16,6 +16,9 @@ enum IngestCommand {
             --matrix FILE (the matrix the cells ran) is given. --finish then ends it: findings
             against the previous run of the matrix, results.json, the dashboard; the exit status
             is then the run's (0, 1, or 75 when the only failures are INFRA).
+            --revisions FILE (from `nestci plan --pin`, as the cells were given) records the commits
+            the run pinned when it is begun here: a later bundle whose builds are of other commits
+            (a cell that resolved a branch after it moved) is refused.
             An executor begins a run with `nestci ingest --matrix FILE --run-id ID`, ingests bundles
             as its tasks end, and finishes with `nestci ingest --run-id ID --finish`.
             """,
@@ -26,6 +29,7 @@ enum IngestCommand {
             .init("matrix", value: "FILE", help: "the matrix the cells ran: begins the run when the store does not have it yet"),
             .init("finish", help: "end the run after ingesting: findings, results.json, dashboard"),
             .init("trigger", value: "TEXT", help: "why the run happened, when it is begun here (default: bundles)"),
+            CommonOptions.revisions,
         ])
 
     static let entry = CommandEntry(spec) { arguments, console in
@@ -97,14 +101,27 @@ enum IngestCommand {
         guard StoreFiles.isSafeComponent(runID) else {
             throw UsageError("run id \(runID): use letters, digits, '.', '_' and '-', not starting with '.'", command: spec)
         }
-        guard let matrixPath = arguments.value("matrix") else {
-            if let run = try await ingester.run(runID) { return run }
+        let pins = arguments.value("revisions") == nil ? nil : try CommonOptions.pinnedRevisions(arguments, spec: spec)
+        var run: BundleRun
+        if let matrixPath = arguments.value("matrix") {
+            let plan = try MatrixFile.load(path: matrixPath).plan()
+            run = try await ingester.begin(
+                runID: runID, plan: plan, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path,
+                matrixDigest: try CellBundle.matrixDigest(path: matrixPath), trigger: arguments.value("trigger") ?? "bundles", revisions: pins)
+        } else if let existing = try await ingester.run(runID) {
+            run = existing
+        } else {
             throw UserError(
                 "run \(runID) is not in \(ingester.store.root): pass --matrix FILE (the matrix its cells ran) to begin it", status: .usage)
         }
-        let plan = try MatrixFile.load(path: matrixPath).plan()
-        return try await ingester.begin(
-            runID: runID, plan: plan, matrixPath: URL(fileURLWithPath: matrixPath).standardizedFileURL.path,
-            matrixDigest: try CellBundle.matrixDigest(path: matrixPath), trigger: arguments.value("trigger") ?? "bundles")
+        guard let pins else { return run }
+        if let recorded = run.revisions, Set(recorded) != Set(pins) {
+            throw UserError(
+                "--revisions \(arguments.value("revisions") ?? ""): run \(runID) was begun with other pins (\(recorded.map { "\($0.revision) \($0.shortCommit)" }.joined(separator: ", "))); pass the file it was begun with, or a new --run-id",
+                status: .dataError)
+        }
+        // A run begun without pins: this ingest still checks its bundles against these.
+        run.revisions = pins
+        return run
     }
 }

@@ -6,16 +6,27 @@ import Matrix
 enum PlanCommand {
     static let spec = CommandSpec(
         name: "plan", summary: "show the cells and builds a matrix file expands to",
-        discussion: "Validates FILE (all errors at once, with JSON paths), expands axes, exclude and include,\nand lists every cell with its stable id and every build key with how many cells share it.",
+        discussion: """
+            Validates FILE (all errors at once, with JSON paths), expands axes, exclude and include,
+            and lists every cell with its stable id and every build key with how many cells share it.
+            --pin OUT resolves every (repository, revision) the builds name to a commit now (fetching
+            into STORE/mirrors) and writes OUT (atomically), the file `nestci cell run|build|ingest
+            --revisions` read: every task of a distributed run then builds these commits, however
+            the branches move. A revision that does not resolve is named in a warning and left out;
+            the others are still written, and the exit status is then 65.
+            """,
         arguments: [.init("FILE", help: "the matrix file (JSON)")],
         options: [
             .init("json", help: "print the plan as JSON for machines"),
             .init("cells", help: "with --json: only the cells, on one line, as {\"include\": [{index, id, backend, chain, levels}]} (a GitHub Actions matrix)"),
+            .init("pin", value: "OUT", help: "resolve every revision to a commit now and write OUT for `--revisions` (instead of listing the plan)"),
+            CommonOptions.store,
         ])
 
     static let entry = CommandEntry(spec) { arguments, console in
         let matrix = try MatrixFile.load(path: arguments.positionals[0])
         let plan = try matrix.plan()
+        if let out = arguments.value("pin") { return try await pin(plan, to: out, store: CommonOptions.storePath(arguments), console: console) }
         if arguments.flag("json"), arguments.flag("cells") {
             console.print(try PlanCells(plan).json())
             return .success
@@ -26,6 +37,19 @@ enum PlanCommand {
         }
         console.print(render(plan))
         return .success
+    }
+
+    /// `--pin OUT`: the resolvable revisions written, one line each; 65 when any was not.
+    static func pin(_ plan: Plan, to out: String, store: String, console: Console) async throws -> ExitStatus {
+        let (pins, failures) = await RevisionPins.resolve(plan, store: store)
+        try RevisionPins.write(pins, to: URL(fileURLWithPath: out).standardizedFileURL.path)
+        for pin in pins { console.print("pinned \(pin.repository) \(pin.revision) at \(pin.shortCommit)") }
+        for failure in failures {
+            console.error(
+                "nestci: warning: cannot pin \(failure.repository) revision \(failure.revision): \(failure.message); left out of \(out) (fix the matrix's revision or the repository, then pin again)")
+        }
+        console.print("wrote \(out): \(pins.count) of \(pins.count + failures.count) revisions pinned")
+        return failures.isEmpty ? .success : .dataError
     }
 
     static func render(_ plan: Plan) -> String {

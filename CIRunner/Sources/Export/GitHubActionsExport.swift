@@ -6,6 +6,9 @@ import Matrix
 /// job per cell on a runner labelled for its backend (`nestci-qemu-kvm`, …), running
 /// `nestci cell run` (again while it exits 75, INFRA) and uploading its bundle as an
 /// artifact; the `ingest` job downloads every bundle and runs `nestci ingest --finish`.
+/// The plan job also pins the commits (`nestci plan --pin`) into an artifact that every cell
+/// and the ingest get with `--revisions`: cells of one run build the same commits however
+/// the branches move while it runs, and ingest refuses a bundle of another commit.
 ///
 /// Values from the matrix reach the shell only through `env:`, never inside a `run:`
 /// script (where `${{ }}` would be pasted in as code).
@@ -23,6 +26,9 @@ public struct GitHubActionsExport: Sendable {
 
     /// GitHub's limit on the jobs one matrix makes.
     public static let maxCells = 256
+    /// The pins file in each job's workspace, and the artifact that carries it.
+    static let revisionsFile = "revisions.json"
+    static let revisionsArtifact = "nestci-revisions"
 
     public init(plan: Plan, matrixPath: String) {
         self.plan = plan
@@ -52,7 +58,19 @@ public struct GitHubActionsExport: Sendable {
                         echo "run-id=$(date -u +%Y%m%d-%H%M%S)-gha$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT" >> "$GITHUB_OUTPUT"
                         """#)),
                 ]),
+                // Once, here: a revision that does not resolve fails the plan (exit 65, named).
+                .object([
+                    ("name", "nestci plan --pin"), ("shell", "bash"),
+                    ("run", #"nestci plan "$NESTCI_MATRIX" --pin "$NESTCI_REVISIONS" --store "$NESTCI_STORE""#),
+                ]),
+                .object([
+                    ("name", "upload the pins"), ("uses", "actions/upload-artifact@v4"),
+                    ("with", .object([("name", .string(Self.revisionsArtifact)), ("path", .string(Self.revisionsFile)), ("if-no-files-found", "error")])),
+                ]),
             ]),
+        ])
+        let downloadPins: ManifestNode = .object([
+            ("name", "download the pins"), ("uses", "actions/download-artifact@v4"), ("with", .object([("name", .string(Self.revisionsArtifact))])),
         ])
         let cellScript = """
             status=75
@@ -60,7 +78,7 @@ public struct GitHubActionsExport: Sendable {
             while [ "$status" -eq 75 ] && [ "$attempt" -le \(retries) ]; do
               attempt=$((attempt + 1))
               status=0
-              nestci cell run "$NESTCI_MATRIX" --cell "$NESTCI_CELL" --out bundles --cache "$NESTCI_CACHE" --run-id "$NESTCI_RUN_ID" || status=$?
+              nestci cell run "$NESTCI_MATRIX" --cell "$NESTCI_CELL" --out bundles --cache "$NESTCI_CACHE" --run-id "$NESTCI_RUN_ID" --revisions "$NESTCI_REVISIONS" || status=$?
             done
             exit "$status"
             """
@@ -73,6 +91,7 @@ public struct GitHubActionsExport: Sendable {
             ("strategy", .object([("fail-fast", false), ("matrix", "${{ fromJSON(needs.plan.outputs.cells) }}")])),
             ("steps", [
                 checkout,
+                downloadPins,
                 .object([
                     ("name", "nestci cell run"), ("shell", "bash"), ("env", .object([("NESTCI_CELL", "${{ matrix.id }}")])),
                     ("run", .string(cellScript)),
@@ -93,10 +112,11 @@ public struct GitHubActionsExport: Sendable {
             ("env", runID),
             ("steps", [
                 checkout,
+                downloadPins,
                 .object([("uses", "actions/download-artifact@v4"), ("with", .object([("pattern", "bundle-*"), ("path", "bundles")]))]),
                 .object([
                     ("name", "nestci ingest"), ("shell", "bash"),
-                    ("run", #"nestci ingest bundles/*/ --matrix "$NESTCI_MATRIX" --run-id "$NESTCI_RUN_ID" --store "$NESTCI_STORE" --finish"#),
+                    ("run", #"nestci ingest bundles/*/ --matrix "$NESTCI_MATRIX" --run-id "$NESTCI_RUN_ID" --revisions "$NESTCI_REVISIONS" --store "$NESTCI_STORE" --finish"#),
                 ]),
             ]),
         ])
@@ -105,7 +125,7 @@ public struct GitHubActionsExport: Sendable {
             ("on", .object([("workflow_dispatch", .object([]))])),
             ("env", .object([
                 ("NESTCI_MATRIX", .string(matrixPath)),
-                ("NESTCI_CACHE", .string(cache)), ("NESTCI_STORE", .string(store)),
+                ("NESTCI_CACHE", .string(cache)), ("NESTCI_STORE", .string(store)), ("NESTCI_REVISIONS", .string(Self.revisionsFile)),
             ])),
             ("jobs", .object([("plan", planJob), ("cell", cellJob), ("ingest", ingestJob)])),
         ])

@@ -37,14 +37,9 @@ enum SlurmSpool {
     /// run's own `--revisions`) are kept as given. A revision that does not resolve is
     /// left out: its tasks then fail on it as a local run's cells do.
     static func pinRevisions(_ plan: Plan, cache: String, spool: String, pinned: [ResolvedRevision]) async throws -> [ResolvedRevision] {
-        let resolver = RevisionResolver(store: URL(fileURLWithPath: cache), pinned: pinned)
-        var pins: [ResolvedRevision] = []
-        var seen: Set<String> = []
-        for spec in plan.builds.map(\.spec) where seen.insert("\(spec.repository)\u{0}\(spec.revision)").inserted {
-            // Dropped on purpose: the task reports the same SourceError in its cell.
-            if let pin = try? await resolver.resolve(repository: spec.repository, revision: spec.revision) { pins.append(pin) }
-        }
-        try AtomicFile.writeJSON(pins, to: "\(spool)/\(revisionsFile)")
+        // Failures dropped on purpose: the task reports the same SourceError in its cell.
+        let pins = await RevisionPins.resolve(plan, store: cache, pinned: pinned).pins
+        try RevisionPins.write(pins, to: "\(spool)/\(revisionsFile)")
         return pins
     }
 

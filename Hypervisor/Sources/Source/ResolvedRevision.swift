@@ -27,7 +27,7 @@ extension ResolvedRevision {
     /// - Throws: ``SourceError`` `.unknownRevision` naming the file and what is wrong.
     public static func readPins(path: String) throws -> [ResolvedRevision] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SourceError(.unknownRevision, "--revisions \(path): cannot read the file (it is written into a run's spool at submission; check the path)")
+            throw SourceError(.unknownRevision, "--revisions \(path): cannot read the file (`nestci plan FILE --pin OUT` writes one, a Slurm run writes it into its spool; check the path)")
         }
         let pins: [ResolvedRevision]
         do {
