@@ -18,12 +18,13 @@ struct ServiceConfigExecutorTests {
         #expect(try ServiceConfig.load(path: folder.write("{\(Self.matrices), \"executor\": \"slurm\"}")).executor == .slurm(SlurmOptions()))
         let config = try ServiceConfig.load(path: folder.write("""
             {\(Self.matrices), "executor": {"kind": "slurm", "partition": "vmx", "account": "lab", "spool": "spool",
-              "constraints": {"qemu-kvm": "vmx_host", "bochs": "big"}}}
+              "constraints": {"qemu-kvm": "vmx_host", "bochs": "big"}, "cellsPerTask": 4}}
             """))
         guard case .slurm(let slurm) = config.executor else { Issue.record("expected slurm"); return }
         #expect(slurm.partition == "vmx" && slurm.account == "lab")
         #expect(slurm.spool == folder.url.appendingPathComponent("spool").standardizedFileURL.path)
         #expect(slurm.constraints == [.qemuKVM: "vmx_host", .bochs: "big"])
+        #expect(slurm.cellsPerTask == 4)
     }
 
     @Test("bad executor settings are errors naming the key")
@@ -36,5 +37,7 @@ struct ServiceConfigExecutorTests {
         #expect(backend.contains { $0.path.hasPrefix("executor.constraints") && $0.message.contains("unknown backend") })
         let partition = try ServiceConfigTests.issues("{\(Self.matrices), \"executor\": {\"kind\": \"slurm\", \"partition\": \"a b;rm\"}}", in: folder)
         #expect(partition.contains { $0.path == "executor.partition" })
+        let perTask = try ServiceConfigTests.issues("{\(Self.matrices), \"executor\": {\"kind\": \"slurm\", \"cellsPerTask\": 0}}", in: folder)
+        #expect(perTask.contains { $0.path == "executor.cellsPerTask" }, "\(perTask)")
     }
 }

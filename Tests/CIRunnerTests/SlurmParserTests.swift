@@ -98,12 +98,12 @@ struct SlurmParserTests {
         let plan = try MatrixFile.parse(FixtureMatrix.matrixText.replacingOccurrences(of: "\"backend\": [\"qemu-tcg\"]", with: "\"backend\": [\"qemu-tcg\", \"qemu-kvm\"]")).plan()
         let groups = SlurmSpool.groups(plan, slurm: SlurmOptions(), retries: 2)
         #expect(Set(groups.map(\.constraint)) == [nil, "kvm"])
-        #expect(groups.map(\.indices.count).reduce(0, +) == plan.cells.count)
+        #expect(groups.map(\.cells.count).reduce(0, +) == plan.cells.count)
         #expect(groups.allSatisfy { $0.minutes >= 1 + SlurmOptions().marginMinutes })
         // A cell array per build: each waits for its own build task only.
         #expect(groups.allSatisfy { $0.builds.count == 1 } && Set(groups.flatMap(\.builds)) == Set(plan.builds.indices))
         for group in groups {
-            for index in group.indices {
+            for index in group.cells {
                 #expect(plan.cells[index].levels.compactMap { $0.build?.key } == [plan.builds[group.builds[0]].key])
             }
         }
@@ -118,6 +118,7 @@ struct SlurmParserTests {
         defer { try? FileManager.default.removeItem(atPath: spool) }
         try SlurmSpool.writeScripts(spool, nestci: "/bin/echo", cache: "\(spool)/c`id`", runID: "r1", builderNoWorkarounds: false)
         try "cell-a\n".write(toFile: "\(spool)/cells.txt", atomically: true, encoding: .utf8)
+        try "0\n".write(toFile: "\(spool)/\(SlurmSpool.tasksFile)", atomically: true, encoding: .utf8)
         try "\(spool)/m $(x).json\n".write(toFile: "\(spool)/matrix.txt", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: "\(spool)/status", withIntermediateDirectories: true)
         let result = try await runScript("\(spool)/\(SlurmSpool.cellScript)", in: spool)
@@ -127,8 +128,78 @@ struct SlurmParserTests {
         #expect(SlurmSpool.statuses(spool).map(\.exit) == [0])
     }
 
-    func runScript(_ path: String, in folder: String) async throws -> (status: Int32, output: String) {
-        let result = try await SupervisedProcess.run(ProcessSpec("/bin/sh", [path], environment: ["SLURM_ARRAY_TASK_ID": "0"], workingDirectory: folder, timeout: .seconds(30)))
+    @Test("a task of several cells runs them in turn, exits 75 when one did, and once requeued runs only the cells that did not finish")
+    func packedTaskScript() async throws {
+        let spool = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-spool-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: "\(spool)/status", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: spool) }
+        // The stand-in for nestci: says which cell it ran, exits with the status the cell's
+        // file holds (0 once the file is gone: the retry of an INFRA cell passes).
+        let fake = "\(spool)/fake-nestci"
+        try """
+            #!/bin/sh
+            while [ "$1" != --cell ]; do shift; done
+            echo "ran $2"
+            [ -f \(ShellQuote.quote(spool))/"exit-$2" ] && exit "$(cat \(ShellQuote.quote(spool))/"exit-$2")"
+            exit 0
+
+            """.write(toFile: fake, atomically: true, encoding: .utf8)
+        chmod(fake, 0o755)
+        try SlurmSpool.writeScripts(spool, nestci: fake, cache: "\(spool)/cache", runID: "r1", builderNoWorkarounds: false)
+        try "cell-a\ncell-b\ncell-c\ncell-d\n".write(toFile: "\(spool)/cells.txt", atomically: true, encoding: .utf8)
+        let plan = try MatrixFile.parse(FixtureMatrix.matrixText).plan()
+        var options = SlurmOptions()
+        options.cellsPerTask = 3
+        let groups = SlurmSpool.groups(plan, slurm: options, retries: 1)
+        #expect(groups.flatMap(\.tasks).map(\.cells.count).allSatisfy { $0 <= 3 } && groups.flatMap(\.cells).sorted() == Array(plan.cells.indices))
+        #expect(groups.flatMap(\.tasks).map(\.index) == Array(0..<groups.flatMap(\.tasks).count), "array indices count the tasks")
+        let single = SlurmSpool.groups(plan, slurm: SlurmOptions(), retries: 1)
+        #expect(groups[0].minutes - options.marginMinutes == 3 * (single[0].minutes - options.marginMinutes), "three cells' limits one after another, the margin once")
+        try SlurmSpool.writeTasks(spool, groups: [SlurmSpool.CellGroup(constraint: nil, minutes: 1, builds: [], tasks: [(0, [3]), (1, [0, 1, 2])])])
+        #expect(SlurmSpool.taskCells(spool, cells: 4) == [0: [3], 1: [0, 1, 2]])
+        try "75".write(toFile: "\(spool)/exit-cell-b", atomically: true, encoding: .utf8)
+        try "1".write(toFile: "\(spool)/exit-cell-c", atomically: true, encoding: .utf8)
+        let first = try await runScript("\(spool)/\(SlurmSpool.cellScript)", in: spool, task: 1)
+        #expect(first.status == 75, "a cell exited 75: the task asks for its requeue")
+        #expect(first.output.split(separator: "\n").filter { $0.hasPrefix("ran") } == ["ran cell-a", "ran cell-b", "ran cell-c"])
+        #expect(Set(SlurmSpool.statuses(spool).map { "\($0.cell).\($0.attempt)=\($0.exit)" }) == ["0.0=0", "1.0=75", "2.0=1"])
+        try FileManager.default.removeItem(atPath: "\(spool)/exit-cell-b")
+        let again = try await runScript("\(spool)/\(SlurmSpool.cellScript)", in: spool, task: 1, attempt: 1)
+        #expect(again.status == 0)
+        #expect(again.output.split(separator: "\n").filter { $0.hasPrefix("ran") } == ["ran cell-b"], "PASS and FAIL of attempt 0 are kept, only the INFRA cell runs again")
+        #expect(Set(SlurmSpool.statuses(spool).map { "\($0.cell).\($0.attempt)=\($0.exit)" }) == ["0.0=0", "1.1=0", "2.0=1"])
+    }
+
+    @Test("a packed task's cells: each finished cell is decided on its own status, the others on the task's end")
+    func packedCellViews() {
+        let running = SlurmTask(jobID: "7", arrayJobID: "5", taskID: 1, state: "RUNNING", reason: "None", exitCode: 0, signal: 0, restarts: 0, nodes: "n1")
+        let statuses: [Int: (attempt: Int, exit: Int)] = [0: (0, 0), 1: (0, 75)]
+        var watch = SlurmWatch(retries: 1)
+        let whileRunning = SlurmWatch.cellViews(of: running, cells: [0, 1, 2], statuses: statuses).flatMap { watch.observe($0.task, scriptEnded: $0.scriptEnded) }
+        #expect(whileRunning == [.ingest(index: 0, attempt: 0), .started(index: 1, jobID: "5_1", attempt: 0), .started(index: 2, jobID: "5_1", attempt: 0)],
+            "a finished cell goes in while its task runs; a 75 waits for the task's end (a requeue now would kill cell 2)")
+        var ended = running
+        ended.state = "FAILED"
+        ended.reason = "NonZeroExitCode"
+        ended.exitCode = 75
+        let atEnd = SlurmWatch.cellViews(of: ended, cells: [0, 1, 2], statuses: statuses).flatMap { watch.observe($0.task, scriptEnded: $0.scriptEnded) }
+        #expect(atEnd.count == 2 && atEnd.allSatisfy { if case .requeue(_, "5_1", _) = $0 { true } else { false } }, "\(atEnd)")
+        if case .requeue(1, _, let reason) = atEnd.first { #expect(reason == "the task exited 75 (INFRA)") } else { Issue.record("cell 1 requeued: \(atEnd)") }
+        if case .requeue(2, _, let reason) = atEnd.last { #expect(reason.contains("before nestci cell run wrote its exit status")) } else { Issue.record("cell 2 requeued: \(atEnd)") }
+        // Attempt 1 ran only cells 1 and 2; cell 0's status of attempt 0 still stands.
+        var second = ended
+        second.restarts = 1
+        second.state = "COMPLETED"
+        second.exitCode = 0
+        let views = SlurmWatch.cellViews(of: second, cells: [0, 1, 2], statuses: [0: (0, 0), 1: (1, 0), 2: (1, 1)])
+        #expect(views.map { "\($0.task.taskID!):\($0.task.restarts):\($0.task.exitCode!):\($0.scriptEnded)" } == ["0:0:0:true", "1:1:0:true", "2:1:1:true"])
+        #expect(views.flatMap { watch.observe($0.task, scriptEnded: $0.scriptEnded) } == [.ingest(index: 1, attempt: 1), .ingest(index: 2, attempt: 1)])
+    }
+
+    func runScript(_ path: String, in folder: String, task: Int = 0, attempt: Int? = nil) async throws -> (status: Int32, output: String) {
+        var environment = ["SLURM_ARRAY_TASK_ID": String(task)]
+        if let attempt { environment["SLURM_RESTART_COUNT"] = String(attempt) }
+        let result = try await SupervisedProcess.run(ProcessSpec("/bin/sh", [path], environment: environment, workingDirectory: folder, timeout: .seconds(30)))
         guard case .exited(let status) = result.termination else { return (-1, result.output) }
         return (status, result.output)
     }

@@ -106,6 +106,50 @@ struct SlurmRunTests {
         }
     }
 
+    @Test("three cells per task: one task runs them in turn, its INFRA cell (exit 75) alone runs again on the requeue, and the outcomes are the local run's")
+    func packedTaskRequeuesOnlyItsInfraCell() async throws {
+        let fixture = try await FixtureMatrix.make(matrix: SlurmTestCluster.matrix(chains: ["pass", "fail", "vmcs"]))
+        defer { fixture.remove() }
+        let plan = try MatrixFile.load(path: fixture.matrix).plan()
+        let infraCell = plan.cells.first { $0.chain == "fail" }!.id
+        // The first run of the fail cell exits 75, as a cell whose host lost its emulator would.
+        let markers = "\(fixture.folder)/infra-once"
+        try FileManager.default.createDirectory(atPath: markers, withIntermediateDirectories: true)
+        let wrapper = "\(fixture.folder)/nestci-infra-once"
+        try """
+            #!/bin/sh
+            echo "$(date +%s) $SLURM_ARRAY_TASK_ID $*" >> \(ShellQuote.quote(fixture.folder))/calls.txt
+            case " $* " in *" --cell \(infraCell) "*)
+                if mkdir \(ShellQuote.quote(markers))/once 2>/dev/null; then echo "exit 75 once (test)"; exit 75; fi ;;
+            esac
+            exec \(ShellQuote.quote(NestCIBinary.path!)) "$@"
+
+            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let events = Mutex<[String]>([])
+        try await SlurmLocalCluster.with { cluster in
+            let executor = SlurmExecutor(
+                options: RunOptions(store: fixture.store, slots: cluster.cpus, infraRetries: 1),
+                slurm: SlurmOptions(nestci: wrapper, environment: cluster.environment, cellsPerTask: 3)
+            ) { event in
+                if case .cellBooting(let cellID, let label, let attempt) = event { events.withLock { $0.append("\(cellID) \(attempt) \(label)") } }
+            }
+            let outcome = try await executor.run(plan, matrixPath: fixture.matrix, runID: nil, resume: false)
+            let spool = "\(fixture.store)/slurm/\(outcome.results.runID)"
+            #expect(try String(contentsOfFile: "\(spool)/\(SlurmSpool.tasksFile)", encoding: .utf8) == "0 1 2\n", "one task of the three cells")
+            // At O0 the VMCS fixture passes (its fault is -O2 only).
+            let expected: [String: Outcome] = ["pass": .pass, "fail": .fail, "vmcs": .pass]
+            #expect(Self.outcomes(outcome.results.cells) == Dictionary(uniqueKeysWithValues: plan.cells.map { ($0.id, expected[$0.chain]!) }),
+                "\(outcome.results.cells.map { "\($0.cellID) \($0.outcome.rawValue) \($0.reason)" })")
+            let requeued = events.withLock { $0.filter { $0.contains("exited 75") } }
+            #expect(requeued.count == 1 && requeued.first?.hasPrefix(infraCell) == true, "\(events.withLock { $0 })")
+            let calls = try String(contentsOfFile: "\(fixture.folder)/calls.txt", encoding: .utf8).split(separator: "\n").filter { $0.contains(" cell run ") }
+            #expect(calls.count == 4, "three cells, then only the INFRA one again: \(calls)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: "\(spool)/bundles/1").filter { !$0.hasPrefix(".") } == [infraCell])
+            #expect(try await SlurmTestCluster.queue(cluster).isEmpty)
+        }
+    }
+
     @Test("nestci serve with the Slurm executor, SIGKILLed mid-run and started again: it watches the same jobs and the run finishes")
     func serviceRecoversSlurmRun() async throws {
         let fixture = try await FixtureMatrix.make(matrix: SlurmTestCluster.matrix(chains: ["pass", "fail"]))

@@ -7,6 +7,8 @@ import Matrix
 public enum SlurmBenchmark {
     public struct Figures: Sendable, CustomStringConvertible {
         public var cells: Int
+        /// Cells per Slurm task in this pass.
+        public var cellsPerTask: Int
         public var localWall: Double
         public var slurmWall: Double
         public var sameOutcomes: Bool
@@ -29,41 +31,61 @@ public enum SlurmBenchmark {
         }
 
         public var description: String {
-            [
-                "slurm: \(cells) fixture cells on qemu-tcg, cold builds, local (slots = cores) vs one-node Slurm (1 CPU per task)",
+            var lines = [
+                "slurm: \(cells) fixture cells on qemu-tcg, cold builds, local (slots = cores) vs one-node Slurm (1 CPU per task), \(cellsPerTask) cell\(cellsPerTask == 1 ? "" : "s") per task",
                 String(format: "  wall: local %.1f s, slurm %.1f s: ratio %.3f (target <= 1.15); same outcome per cell: %@", localWall, slurmWall, ratio, sameOutcomes ? "yes" : "NO"),
                 String(format: "  per cell, submission -> running: first %.2f s, median %.2f s, max %.2f s (waits for the builds and a free CPU)", toStart.min() ?? .nan, Self.median(toStart), toStart.max() ?? .nan),
-                String(format: "  per cell, task wall - boot (nestci cell run + Slurm launch): median %.2f s, max %.2f s", Self.median(taskOverhead), taskOverhead.max() ?? .nan),
-                String(format: "  per cell, task ended -> bundle ingested: median %.3f s, max %.3f s", Self.median(toIngested), toIngested.max() ?? .nan),
-                String(format: "  CPU idle while cells ran (launch gaps): %.1f CPU s, %.2f s per cell", idleCPUSeconds, idleCPUSeconds / Double(max(cells, 1))),
-            ].joined(separator: "\n")
+            ]
+            // A packed task's cells share its start and wait for each other: per-cell task
+            // figures would count the siblings' boots as overhead.
+            if cellsPerTask == 1 {
+                lines += [
+                    String(format: "  per cell, task wall - boot (nestci cell run + Slurm launch): median %.2f s, max %.2f s", Self.median(taskOverhead), taskOverhead.max() ?? .nan),
+                    String(format: "  CPU idle while cells ran (launch gaps): %.1f CPU s, %.2f s per cell", idleCPUSeconds, idleCPUSeconds / Double(max(cells, 1))),
+                ]
+            }
+            lines.append(String(format: "  per cell, task ended -> bundle ingested: median %.3f s, max %.3f s", Self.median(toIngested), toIngested.max() ?? .nan))
+            return lines.joined(separator: "\n")
         }
     }
 
-    /// `nestci` is the executable the tasks run (this one by default).
-    public static func run(nestci: String? = nil) async throws -> Figures {
+    /// The packed pass's cells per task: the fixture's cells come four to a build.
+    public static let packedCellsPerTask = 4
+
+    /// `nestci` is the executable the tasks run (this one by default). The local run and two
+    /// Slurm passes, each from a cold store and cache: a task per cell (the default), and
+    /// ``packedCellsPerTask`` cells per task.
+    public static func run(nestci: String? = nil) async throws -> (perCell: Figures, packed: Figures) {
         let fixture = try await FixtureMatrix.make()
         defer { fixture.remove() }
         let plan = try MatrixFile.load(path: fixture.matrix).plan()
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        var started = ContinuousClock.now
+        let started = ContinuousClock.now
         let local = try await RunScheduler(options: RunOptions(store: "\(fixture.folder)/local-store", slots: cores)).run(plan, matrixPath: fixture.matrix)
         let localWall = (ContinuousClock.now - started).seconds
-        let timings = Mutex<[SlurmCellTiming]>([])
-        let (slurm, slurmWall) = try await SlurmLocalCluster.with { cluster in
-            var executor = SlurmExecutor(
-                options: RunOptions(store: fixture.store, slots: cores),
-                slurm: SlurmOptions(nestci: nestci, environment: cluster.environment, pollInterval: .milliseconds(250)))
-            executor.onTiming = { timing in timings.withLock { $0.append(timing) } }
-            started = ContinuousClock.now
-            let outcome = try await executor.run(plan, matrixPath: fixture.matrix, runID: nil, resume: false)
-            return (outcome, (ContinuousClock.now - started).seconds)
+        return try await SlurmLocalCluster.with { cluster in
+            var passes: [Figures] = []
+            for perTask in [1, packedCellsPerTask] {
+                passes.append(try await pass(
+                    plan, fixture: fixture, store: "\(fixture.folder)/slurm-store-\(perTask)", local: local, localWall: localWall, cores: cores,
+                    slurm: SlurmOptions(nestci: nestci, environment: cluster.environment, pollInterval: .milliseconds(250), cellsPerTask: perTask)))
+            }
+            return (passes[0], passes[1])
         }
+    }
+
+    static func pass(_ plan: Plan, fixture: FixtureMatrix, store: String, local: RunOutcome, localWall: Double, cores: Int, slurm: SlurmOptions) async throws -> Figures {
+        let timings = Mutex<[SlurmCellTiming]>([])
+        var executor = SlurmExecutor(options: RunOptions(store: store, slots: cores), slurm: slurm)
+        executor.onTiming = { timing in timings.withLock { $0.append(timing) } }
+        let started = ContinuousClock.now
+        let slurmRun = try await executor.run(plan, matrixPath: fixture.matrix, runID: nil, resume: false)
+        let slurmWall = (ContinuousClock.now - started).seconds
         let outcomes = { (run: RunOutcome) in Dictionary(uniqueKeysWithValues: run.results.cells.map { ($0.cellID, $0.outcome) }) }
-        let boots = Dictionary(uniqueKeysWithValues: slurm.results.cells.map { ($0.cellID, $0.bootSeconds) })
+        let boots = Dictionary(uniqueKeysWithValues: slurmRun.results.cells.map { ($0.cellID, $0.bootSeconds) })
         let all = timings.withLock { $0 }
         var figures = Figures(
-            cells: plan.cells.count, localWall: localWall, slurmWall: slurmWall, sameOutcomes: outcomes(local) == outcomes(slurm),
+            cells: plan.cells.count, cellsPerTask: slurm.cellsPerTask, localWall: localWall, slurmWall: slurmWall, sameOutcomes: outcomes(local) == outcomes(slurmRun),
             toStart: all.map { $0.started.timeIntervalSince($0.submitted) },
             taskOverhead: all.map { $0.ended.timeIntervalSince($0.started) - (boots[$0.cellID] ?? 0) },
             toIngested: all.map { $0.ingested.timeIntervalSince($0.ended) })

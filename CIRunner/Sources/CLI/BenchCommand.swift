@@ -46,7 +46,11 @@ enum BenchCommand {
         }
         if what == "triage" { try await TriageBenchmark.run { console.print("  " + $0) }.forEach { console.print($0.description) } }
         // Not in "all": it needs root and starts Slurm daemons.
-        if what == "slurm" { console.print(try await SlurmBenchmark.run().description) }
+        if what == "slurm" {
+            let passes = try await SlurmBenchmark.run()
+            console.print(passes.perCell.description)
+            console.print(passes.packed.description)
+        }
         return .success
     }
 }

@@ -10,13 +10,14 @@ extension RunCommand {
         .init("spool", value: "DIR", help: "slurm: task scripts, logs and bundles, on a filesystem all nodes see (default STORE/slurm/<run>)"),
         .init("cache", value: "DIR", help: "slurm: the build cache the tasks share (default STORE/cache)"),
         .init("constraint", value: "BACKEND=FEATURE", repeatable: true, help: "slurm: --constraint for a backend's cells (default qemu-kvm=kvm; none for qemu-tcg, bochs); BACKEND= clears it"),
+        .init("cells-per-task", value: "N", help: "slurm: cells one task runs in turn (default 1); more pays Slurm's start of a task once for several short cells"),
         .init("resume", value: "RUN", help: "take over interrupted run RUN (nestci was killed): local runs its unrecorded cells, slurm watches its jobs again"),
     ]
 
     /// The executor the options name; usage errors before anything is submitted.
     static func executorChoice(_ arguments: ParsedArguments) throws -> ExecutorChoice {
         let name = arguments.value("executor") ?? "local"
-        let slurmOnly = ["partition", "account", "spool", "cache"].filter { arguments.value($0) != nil } + (arguments.all("constraint").isEmpty ? [] : ["constraint"])
+        let slurmOnly = ["partition", "account", "spool", "cache", "cells-per-task"].filter { arguments.value($0) != nil } + (arguments.all("constraint").isEmpty ? [] : ["constraint"])
         switch name {
         case "local":
             if let first = slurmOnly.first { throw UsageError("--\(first) is an option of --executor slurm", command: spec) }
@@ -41,6 +42,7 @@ extension RunCommand {
             }
             slurm.spool = arguments.value("spool").map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             slurm.cache = arguments.value("cache").map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            slurm.cellsPerTask = try arguments.int("cells-per-task", in: 1...1000, command: spec) ?? 1
             return .slurm(slurm)
         default:
             throw UsageError("--executor \(name): expected local or slurm", command: spec)

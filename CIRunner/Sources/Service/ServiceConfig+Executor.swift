@@ -3,10 +3,10 @@ import Matrix
 
 /// The service config's `"executor"`: `"local"` (default), `"slurm"`, or
 /// `{"kind": "slurm", "partition": P, "account": A, "spool": DIR, "cache": DIR,
-/// "constraints": {"qemu-kvm": "kvm"}}`. Clients find the cluster as any Slurm client does
+/// "constraints": {"qemu-kvm": "kvm"}, "cellsPerTask": N}`. Clients find the cluster as any Slurm client does
 /// (SLURM_CONF in the service's environment).
 extension ServiceConfig {
-    static let executorKeys = ["kind", "partition", "account", "spool", "cache", "constraints"]
+    static let executorKeys = ["kind", "partition", "account", "spool", "cache", "constraints", "cellsPerTask"]
 
     static func executor(_ top: ConfigObject, base: URL, issues: ConfigIssues) -> ExecutorChoice {
         guard let value = top["executor"] else { return .local }
@@ -24,6 +24,7 @@ extension ServiceConfig {
             }
             slurm.spool = object.string("spool").map { URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL.path }
             slurm.cache = object.string("cache").map { URL(fileURLWithPath: $0, relativeTo: base).standardizedFileURL.path }
+            if let perTask = object.int("cellsPerTask", range: 1...1000) { slurm.cellsPerTask = perTask }
             if let constraints = object.stringMap("constraints") {
                 slurm.constraints = [:]
                 for (name, feature) in constraints {

@@ -87,10 +87,12 @@ public struct SlurmExecutor: Executor {
             try await store.recordSlurmJob(jobs.last!)
             buildJob = id
         }
-        for group in SlurmSpool.groups(plan, slurm: slurm, retries: options.infraRetries) {
+        let groups = SlurmSpool.groups(plan, slurm: slurm, retries: options.infraRetries)
+        try SlurmSpool.writeTasks(spool, groups: groups)
+        for group in groups {
             let id = try await sbatch(
-                ["--job-name=\(SlurmSpool.jobName("cells", runID))", "--array=\(SlurmSpool.arraySpec(group.indices))",
-                 "--output=\(spool)/logs/cell-%a.txt", "--open-mode=append", "--time=\(group.minutes)", "--cpus-per-task=1", "--requeue"]
+                ["--job-name=\(SlurmSpool.jobName("cells", runID))", "--array=\(SlurmSpool.arraySpec(group.tasks.map(\.index)))",
+                 "--output=\(spool)/logs/task-%a.txt", "--open-mode=append", "--time=\(group.minutes)", "--cpus-per-task=1", "--requeue"]
                     + (group.constraint.map { ["--constraint=\($0)"] } ?? []) + SlurmSpool.dependency(buildJob: buildJob, builds: group.builds) + slurm.placement + ["\(spool)/\(SlurmSpool.cellScript)"])
             jobs.append(SlurmJobRecord(runID: runID, jobID: id, kind: .cells, spool: spool, submitted: Date()))
             try await store.recordSlurmJob(jobs.last!)
@@ -134,47 +136,61 @@ public struct SlurmExecutor: Executor {
         // A cell array whose every task is finished is not asked again (one scontrol less per
         // poll and array: a run has an array per build).
         var doneJobs: Set<String> = []
+        let taskCells = SlurmSpool.taskCells(spool, cells: run.cells.count)
+        // A task's requeue, asked for by any of its cells, is done once per attempt.
+        var requeuedTasks: Set<String> = []
         while machine.finished.count < run.cells.count {
             try Task.checkCancellation()
+            let statuses = Dictionary(SlurmSpool.statuses(spool).map { ($0.cell, (attempt: $0.attempt, exit: $0.exit)) }, uniquingKeysWith: { first, _ in first })
             for job in cellJobs where !doneJobs.contains(job.jobID) {
-                let jobTasks = try await tasks(of: job, spool: spool, cells: run.cells.count, machine: machine)
+                let jobTasks = try await tasks(of: job, spool: spool, taskCells: taskCells, statuses: statuses, machine: machine)
                 defer {
-                    if !jobTasks.isEmpty, jobTasks.allSatisfy({ $0.taskRange == nil && machine.finished.contains($0.taskID ?? -1) }) { doneJobs.insert(job.jobID) }
+                    if !jobTasks.isEmpty, jobTasks.allSatisfy({ $0.taskRange == nil && (taskCells[$0.taskID ?? -1] ?? []).allSatisfy(machine.finished.contains) }) {
+                        doneJobs.insert(job.jobID)
+                    }
                 }
                 for task in jobTasks {
-                    let scriptEnded = task.taskID.map { FileManager.default.fileExists(atPath: "\(spool)/status/\($0).\(task.restarts)") } ?? false
-                    for action in machine.observe(task, scriptEnded: scriptEnded) {
-                        switch action {
-                        case .started(let position, let jobID, let attempt):
-                            if started[position] == nil { started[position] = Date() }
-                            onEvent(.cellBooting(cellID: run.cells[position], label: "slurm job \(jobID) on \(task.nodes)", attempt: attempt))
-                        case .startNow(let jobID):
-                            _ = try? await client("scontrol", ["update", "jobid=\(jobID)", "StartTime=now"])  // only speeds a retry up
-                        case .lost(let position, let attempt, let reason):
-                            onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: attempt + 1))
-                        case .requeue(let position, let jobID, let reason):
-                            onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: task.restarts + 1))
-                            let result = try await client("scontrol", ["requeue", jobID])
-                            // "pending execution": requeued already (by Slurm itself, on node loss).
-                            if !result.succeeded, !result.output.contains("pending execution") {
-                                machine.markFinished(position)
-                                try await record(infra: "\(reason); scontrol requeue \(jobID) failed: \(result.output.prefix(300))", cell: cells[run.cells[position]], run: run, store: store, attempts: task.restarts + 1)
+                    var requeue: (jobID: String, reason: String, cells: [Int])?
+                    for view in SlurmWatch.cellViews(of: task, cells: taskCells[task.taskID ?? -1] ?? [], statuses: statuses) {
+                        for action in machine.observe(view.task, scriptEnded: view.scriptEnded) {
+                            switch action {
+                            case .started(let position, let jobID, let attempt):
+                                if started[position] == nil { started[position] = Date() }
+                                onEvent(.cellBooting(cellID: run.cells[position], label: "slurm job \(jobID) on \(task.nodes)", attempt: attempt))
+                            case .startNow(let jobID):
+                                _ = try? await client("scontrol", ["update", "jobid=\(jobID)", "StartTime=now"])  // only speeds a retry up
+                            case .lost(let position, let attempt, let reason):
+                                onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: attempt + 1))
+                            case .requeue(let position, let jobID, let reason):
+                                onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: task.restarts + 1))
+                                requeue = (jobID, requeue?.reason ?? reason, (requeue?.cells ?? []) + [position])
+                            case .ingest(let position, let attempt):
+                                let cellID = run.cells[position]
+                                let bundle = "\(spool)/bundles/\(attempt)/\(cellID)"
+                                let ended = Date()
+                                do {
+                                    if case .recorded(let result) = try await ingester.ingest(bundle, into: run) { onEvent(.cellFinished(result)) }
+                                } catch let error as BundleError {
+                                    try await record(
+                                        infra: "the task ended (\(view.task.state), exit \(view.task.exitCode.map(String.init) ?? "?"), attempt \(attempt)) without a good bundle: \(error.message); log \(spool)/logs/task-\(task.taskID ?? -1).txt",
+                                        cell: cells[cellID], run: run, store: store, attempts: attempt + 1)
+                                }
+                                onTiming?(SlurmCellTiming(cellID: cellID, submitted: submitted, started: started[position] ?? ended, ended: ended, ingested: Date()))
+                            case .infra(let position, let reason, let cancel):
+                                if let cancel { _ = try? await client("scancel", [cancel]) }  // recorded INFRA either way
+                                try await record(infra: reason, cell: cells[run.cells[position]], run: run, store: store, attempts: task.restarts + 1)
                             }
-                        case .ingest(let position, let attempt):
-                            let cellID = run.cells[position]
-                            let bundle = "\(spool)/bundles/\(attempt)/\(cellID)"
-                            let ended = Date()
-                            do {
-                                if case .recorded(let result) = try await ingester.ingest(bundle, into: run) { onEvent(.cellFinished(result)) }
-                            } catch let error as BundleError {
-                                try await record(
-                                    infra: "the task ended (\(task.state), exit \(task.exitCode.map(String.init) ?? "?"), attempt \(attempt)) without a good bundle: \(error.message); log \(spool)/logs/cell-\(position).txt",
-                                    cell: cells[cellID], run: run, store: store, attempts: attempt + 1)
-                            }
-                            onTiming?(SlurmCellTiming(cellID: cellID, submitted: submitted, started: started[position] ?? ended, ended: ended, ingested: Date()))
-                        case .infra(let position, let reason, let cancel):
-                            if let cancel { _ = try? await client("scancel", [cancel]) }  // recorded INFRA either way
-                            try await record(infra: reason, cell: cells[run.cells[position]], run: run, store: store, attempts: task.restarts + 1)
+                        }
+                    }
+                    guard let requeue, requeuedTasks.insert("\(requeue.jobID).\(task.restarts)").inserted else { continue }
+                    let result = try await client("scontrol", ["requeue", requeue.jobID])
+                    // "pending execution": requeued already (by Slurm itself, on node loss).
+                    if !result.succeeded, !result.output.contains("pending execution") {
+                        for position in requeue.cells {
+                            machine.markFinished(position)
+                            try await record(
+                                infra: "\(requeue.reason); scontrol requeue \(requeue.jobID) failed: \(result.output.prefix(300))", cell: cells[run.cells[position]], run: run,
+                                store: store, attempts: task.restarts + 1)
                         }
                     }
                 }
@@ -184,15 +200,23 @@ public struct SlurmExecutor: Executor {
     }
 
     /// The tasks of a cell job, from scontrol; for a job Slurm no longer knows (purged after
-    /// MinJobAge), from the exit statuses the task script wrote into the spool.
-    private func tasks(of job: SlurmJobRecord, spool: String, cells: Int, machine: SlurmWatch) async throws -> [SlurmTask] {
+    /// MinJobAge), from the exit statuses the task script wrote into the spool: one ended
+    /// task per array index whose every cell has a status.
+    private func tasks(
+        of job: SlurmJobRecord, spool: String, taskCells: [Int: [Int]], statuses: [Int: (attempt: Int, exit: Int)], machine: SlurmWatch
+    ) async throws -> [SlurmTask] {
         let result = try await client("scontrol", ["--oneliner", "show", "job", job.jobID])
         if result.succeeded { return SlurmOutput.tasks(scontrol: result.output).filter { $0.arrayJobID == job.jobID || $0.jobID == job.jobID } }
         guard result.output.contains("Invalid job id") else {
             throw RunError(.setup, "scontrol show job \(job.jobID) failed (\(result.summary)): \(result.output.prefix(500))")
         }
-        return SlurmSpool.statuses(spool).filter { !machine.finished.contains($0.taskID ?? -1) }
-            .map { SlurmTask(jobID: job.jobID, arrayJobID: job.jobID, taskID: $0.taskID, state: "COMPLETED", reason: "purged", exitCode: $0.exit, signal: 0, restarts: $0.attempt, nodes: "") }
+        return taskCells.sorted { $0.key < $1.key }.compactMap { index, members in
+            guard !members.allSatisfy(machine.finished.contains), let attempt = members.compactMap({ statuses[$0]?.attempt }).max(),
+                members.allSatisfy({ statuses[$0] != nil })
+            else { return nil }
+            let exit = members.compactMap { statuses[$0]?.exit }.first { $0 == 75 } ?? members.compactMap { statuses[$0]?.exit }.first { $0 != 0 } ?? 0
+            return SlurmTask(jobID: job.jobID, arrayJobID: job.jobID, taskID: index, state: "COMPLETED", reason: "purged", exitCode: exit, signal: 0, restarts: attempt, nodes: "")
+        }
     }
 
     private func record(infra reason: String, cell: Cell?, run: BundleRun, store: ArtifactStore, attempts: Int) async throws {

@@ -23,11 +23,16 @@ public struct SlurmOptions: Sendable, Equatable {
     public var pollInterval: Duration
     /// Added to each task's `--time` (minutes) beyond its own timeouts.
     public var marginMinutes: Int
+    /// Cells one cell task runs, one after another (cells of the same builds and constraint).
+    /// 1: a task per cell. More pays Slurm's start of a task (its launch and the wait for the
+    /// scheduler's next pass, ~0.5-1 s here) once for several short cells; a requeued task
+    /// runs again only its cells that did not finish (PASS, FAIL or SKIP).
+    public var cellsPerTask: Int
 
     public init(
         partition: String? = nil, account: String? = nil, spool: String? = nil, cache: String? = nil,
         constraints: [Backend: String] = [.qemuKVM: "kvm"], nestci: String? = nil, environment: [String: String] = [:],
-        pollInterval: Duration = .milliseconds(500), marginMinutes: Int = 5
+        pollInterval: Duration = .milliseconds(500), marginMinutes: Int = 5, cellsPerTask: Int = 1
     ) {
         self.partition = partition
         self.account = account
@@ -38,6 +43,7 @@ public struct SlurmOptions: Sendable, Equatable {
         self.environment = environment
         self.pollInterval = pollInterval
         self.marginMinutes = marginMinutes
+        self.cellsPerTask = max(1, cellsPerTask)
     }
 
     /// `--partition`/`--account` words for sbatch.

@@ -7,16 +7,18 @@ import Matrix
 ///     matrix.txt         the matrix file the tasks read (its path: relative repositories
 ///                        stay relative to it; a bundle of an edited matrix is refused at ingest)
 ///     builds.txt         build key per array index (line N+1 is index N)
-///     cells.txt          cell id per array index
+///     cells.txt          cell id per cell index (line N+1 is cell N of the plan)
+///     tasks.txt          the cell indices each cell task runs (line N+1 is array index N)
 ///     revisions.json     the commits the run's revisions named at submission (`--revisions`)
 ///     build.sh cell.sh   the task scripts (every value single-quoted)
-///     logs/              Slurm's --output per task
+///     logs/              Slurm's --output per task (build-N.txt, task-N.txt)
 ///     bundles/<attempt>/<cell id>/   each attempt's bundle (attempt = SLURM_RESTART_COUNT)
-///     status/<index>.<attempt>       the exit status of `nestci cell run`
+///     status/<cell index>.<attempt>  the exit status of that cell's `nestci cell run`
 enum SlurmSpool {
     static let buildScript = "build.sh"
     static let cellScript = "cell.sh"
     static let revisionsFile = "revisions.json"
+    static let tasksFile = "tasks.txt"
 
     static func jobName(_ kind: String, _ runID: String) -> String { "nestci-\(kind)-\(runID)" }
 
@@ -56,17 +58,30 @@ enum SlurmSpool {
             exec \(q(nestci)) build "$(cat \(q("\(spool)/matrix.txt")))" --only "$key" --cache \(q(cache)) --revisions \(q("\(spool)/\(revisionsFile)"))\(noWorkarounds)
 
             """
+        // One task runs its cells in turn. A cell with PASS/FAIL/SKIP (0/1) from an earlier
+        // attempt is not run again when the task is requeued; the task exits 75 when a cell
+        // did, else with its first other failure (the watch reads each cell's own status).
         let cell = """
             #!/bin/sh
-            # nestci cell task of run \(runID) (generated; array index = line of cells.txt)
+            # nestci cell task of run \(runID) (generated; array index = line of tasks.txt)
             unset NESTCI_SUPERVISOR
             attempt=${SLURM_RESTART_COUNT:-0}
-            cell=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(q("\(spool)/cells.txt")))
-            \(q(nestci)) cell run "$(cat \(q("\(spool)/matrix.txt")))" --cell "$cell" --out \(q("\(spool)/bundles"))/"$attempt" --cache \(q(cache)) --run-id \(q(runID)) --retries 0 --revisions \(q("\(spool)/\(revisionsFile)"))\(noWorkarounds)
-            status=$?
-            status_file=\(q("\(spool)/status"))/"$SLURM_ARRAY_TASK_ID.$attempt"
-            printf '%s\\n' "$status" > "$status_file.tmp" && mv "$status_file.tmp" "$status_file"
-            exit "$status"
+            task_status=0
+            for index in $(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(q("\(spool)/\(tasksFile)"))); do
+              finished=
+              for previous in \(q("\(spool)/status"))/"$index".*; do
+                [ -f "$previous" ] || continue
+                case $(cat "$previous") in 0|1) finished=yes ;; esac
+              done
+              [ -n "$finished" ] && continue
+              cell=$(sed -n "$((index + 1))p" \(q("\(spool)/cells.txt")))
+              \(q(nestci)) cell run "$(cat \(q("\(spool)/matrix.txt")))" --cell "$cell" --out \(q("\(spool)/bundles"))/"$attempt" --cache \(q(cache)) --run-id \(q(runID)) --retries 0 --revisions \(q("\(spool)/\(revisionsFile)"))\(noWorkarounds)
+              status=$?
+              status_file=\(q("\(spool)/status"))/"$index.$attempt"
+              printf '%s\\n' "$status" > "$status_file.tmp" && mv "$status_file.tmp" "$status_file"
+              if [ "$status" -eq 75 ] || [ "$task_status" -eq 0 ]; then task_status=$status; fi
+            done
+            exit "$task_status"
 
             """
         for (name, text) in [(buildScript, build), (cellScript, cell)] {
@@ -75,11 +90,31 @@ enum SlurmSpool {
         }
     }
 
+    /// One cell job array: the constraint, time limit and build tasks its cells share, and
+    /// its tasks (array index, the cell indices it runs in turn).
+    struct CellGroup: Equatable {
+        var constraint: String?
+        var minutes: Int
+        /// Indices into `plan.builds` its cells wait for.
+        var builds: [Int]
+        var tasks: [(index: Int, cells: [Int])]
+
+        /// The group's cell indices, in plan order.
+        var cells: [Int] { tasks.flatMap(\.cells) }
+
+        static func == (lhs: CellGroup, rhs: CellGroup) -> Bool {
+            lhs.constraint == rhs.constraint && lhs.minutes == rhs.minutes && lhs.builds == rhs.builds
+                && lhs.tasks.map(\.index) == rhs.tasks.map(\.index) && lhs.tasks.map(\.cells) == rhs.tasks.map(\.cells)
+        }
+    }
+
     /// Cells grouped by what sbatch must set per job: constraint, time limit, and the
-    /// build array's tasks they wait for (`builds`: indices into `plan.builds`), so a cell
-    /// starts once its own builds are done, not once every build of the run is.
-    static func groups(_ plan: Plan, slurm: SlurmOptions, retries: Int) -> [(constraint: String?, minutes: Int, builds: [Int], indices: [Int])] {
-        var groups: [String: (constraint: String?, minutes: Int, builds: [Int], indices: [Int])] = [:]
+    /// build array's tasks they wait for, so a cell starts once its own builds are done, not
+    /// once every build of the run is; each group's cells cut into tasks of
+    /// `slurm.cellsPerTask`. Array indices count the tasks from 0 across the groups; a task's
+    /// `--time` is its cells' own limits one after another, plus the margin once.
+    static func groups(_ plan: Plan, slurm: SlurmOptions, retries: Int) -> [CellGroup] {
+        var groups: [String: (constraint: String?, minutes: Int, builds: [Int], cells: [Int])] = [:]
         var order: [String] = []
         let buildIndex = Dictionary(plan.builds.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
         for (index, cell) in plan.cells.enumerated() {
@@ -88,9 +123,42 @@ enum SlurmSpool {
             let builds = Set(cell.levels.compactMap { $0.build.flatMap { buildIndex[$0.key] } }).sorted()
             let key = "\(constraint ?? "")|\(minutes)|\(builds.map(String.init).joined(separator: ","))"
             if groups[key] == nil { order.append(key) }
-            groups[key, default: (constraint, minutes, builds, [])].indices.append(index)
+            groups[key, default: (constraint, minutes, builds, [])].cells.append(index)
         }
-        return order.map { groups[$0]! }
+        let perTask = max(1, slurm.cellsPerTask)
+        var nextTask = 0
+        return order.map { key in
+            let group = groups[key]!
+            let tasks = stride(from: 0, to: group.cells.count, by: perTask).map { start in
+                defer { nextTask += 1 }
+                return (index: nextTask, cells: Array(group.cells[start..<min(start + perTask, group.cells.count)]))
+            }
+            let longest = tasks.map(\.cells.count).max() ?? 1
+            let minutes = longest * (group.minutes - slurm.marginMinutes) + slurm.marginMinutes
+            return CellGroup(constraint: group.constraint, minutes: minutes, builds: group.builds, tasks: tasks)
+        }
+    }
+
+    /// Writes `tasks.txt`: the cell indices of array index N on line N+1.
+    static func writeTasks(_ spool: String, groups: [CellGroup]) throws {
+        var lines: [Int: String] = [:]
+        for task in groups.flatMap(\.tasks) { lines[task.index] = task.cells.map(String.init).joined(separator: " ") }
+        let text = (0..<(lines.keys.max().map { $0 + 1 } ?? 0)).map { "\(lines[$0] ?? "")\n" }.joined()
+        try AtomicFile.write(Data(text.utf8), to: "\(spool)/\(tasksFile)")
+    }
+
+    /// The cells of each array index, from `tasks.txt`; a spool without it (submitted by a
+    /// nestci before tasks.txt) ran cell N as array index N.
+    static func taskCells(_ spool: String, cells: Int) -> [Int: [Int]] {
+        guard let text = try? String(contentsOfFile: "\(spool)/\(tasksFile)", encoding: .utf8) else {
+            return Dictionary(uniqueKeysWithValues: (0..<cells).map { ($0, [$0]) })
+        }
+        var tasks: [Int: [Int]] = [:]
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let members = line.split(separator: " ").compactMap { Int($0) }.filter { (0..<cells).contains($0) }
+            if !members.isEmpty { tasks[index] = members }
+        }
+        return tasks
     }
 
     /// `--dependency` for cells waiting for the build array `job`'s tasks `builds`: after
@@ -123,8 +191,8 @@ enum SlurmSpool {
         return parts.joined(separator: ",")
     }
 
-    /// The exit statuses task scripts wrote: the latest attempt per index.
-    static func statuses(_ spool: String) -> [(taskID: Int, attempt: Int, exit: Int)] {
+    /// The exit statuses task scripts wrote per cell: the latest attempt per cell index.
+    static func statuses(_ spool: String) -> [(cell: Int, attempt: Int, exit: Int)] {
         var latest: [Int: (attempt: Int, exit: Int)] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(spool)/status")) ?? [] {
             let parts = name.split(separator: ".")

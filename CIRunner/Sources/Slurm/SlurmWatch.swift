@@ -93,6 +93,37 @@ struct SlurmWatch {
         return [.infra(index: index, reason: "the task ended \(task.state) with exit \(task.exitCode.map(String.init) ?? "?"):\(task.signal) (\(task.reason))", cancel: nil)]
     }
 
+    /// What the watch decides on for each cell of a task that runs `cells` in turn: the
+    /// task as that cell sees it (`taskID` = the cell's index). `statuses` holds each cell's
+    /// latest exit status and its attempt, as the task script wrote them.
+    /// - A cell that ended PASS/FAIL/SKIP (0/1) in this attempt, or in an earlier one (a
+    ///   requeued task skips it), is ended with its own status: ingested now, even while the
+    ///   task still runs its other cells.
+    /// - Once the task ended, a cell with a status of this attempt is ended with it (75 asks
+    ///   for a requeue of the task); one without was never reached or was killed, so it has
+    ///   the task's own end and no script status.
+    /// - Otherwise the cell has the task's state (pending, running).
+    static func cellViews(of task: SlurmTask, cells: [Int], statuses: [Int: (attempt: Int, exit: Int)]) -> [(task: SlurmTask, scriptEnded: Bool)] {
+        cells.map { cell in
+            var view = task
+            // Its Slurm name stays the task's (what scontrol requeue and scancel get).
+            view.jobID = task.taskSpec
+            view.arrayJobID = nil
+            view.taskID = cell
+            guard let status = statuses[cell], status.attempt <= task.restarts else {
+                return (view, task.isFinal ? false : true)
+            }
+            let finishedEarlier = status.exit == 0 || status.exit == 1
+            guard finishedEarlier || (task.isFinal && status.attempt == task.restarts) else { return (view, task.isFinal ? false : true) }
+            view.state = status.exit == 0 ? "COMPLETED" : "FAILED"
+            view.reason = status.exit == 0 ? "None" : "NonZeroExitCode"
+            view.exitCode = status.exit
+            view.signal = 0
+            view.restarts = status.attempt
+            return (view, true)
+        }
+    }
+
     /// Notes a cell finished outside `observe` (ingested before a restart).
     mutating func markFinished(_ index: Int) { finished.insert(index) }
 }
