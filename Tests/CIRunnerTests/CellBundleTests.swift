@@ -269,6 +269,32 @@ extension RealBootSuite {
             #expect(try FileManager.default.contentsOfDirectory(atPath: out) == [cellID])
         }
 
+        @Test("--cell given more than once: the cells run in turn in one process, each its own bundle and status file, the exit is the first failure")
+        func severalCells() async throws {
+            let made = try await CellBundleFixture.shared.value()
+            let out = "\(made.fixture.folder)/several-out"
+            let statusDir = "\(made.fixture.folder)/several-status"
+            try FileManager.default.createDirectory(atPath: statusDir, withIntermediateDirectories: true)
+            let pass = try #require(made.plan.cells.firstIndex { $0.chain == "pass" })
+            let fail = try #require(made.plan.cells.firstIndex { $0.chain == "fail" })
+            let (console, output) = Console.capturing()
+            let status = await NestCI.main(
+                ["cell", "run", made.fixture.matrix, "--cell", made.plan.cells[pass].id, "--cell", made.plan.cells[fail].id, "--out", out,
+                 "--cache", made.cache, "--run-id", made.runID, "--status-dir", statusDir, "--attempt", "2"], console: console)
+            #expect(status == 1, "the FAIL cell's status: \(output.out)\(output.err)")
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) == [made.plan.cells[pass].id, made.plan.cells[fail].id])
+            #expect(try String(contentsOfFile: "\(statusDir)/\(pass).2", encoding: .utf8) == "0\n")
+            #expect(try String(contentsOfFile: "\(statusDir)/\(fail).2", encoding: .utf8) == "1\n")
+            for arguments in [
+                ["cell", "run", made.fixture.matrix, "--cell", made.plan.cells[pass].id, "--attempt", "1", "--out", out],
+                ["cell", "run", made.fixture.matrix, "--cell", made.plan.cells[pass].id, "--cell", "nope", "--out", out],
+                ["cell", "run", made.fixture.matrix, "--cell", made.plan.cells[pass].id, "--cell", made.plan.cells[fail].id, "--index", "0", "--out", out],
+            ] {
+                let (usage, usageOutput) = Console.capturing()
+                #expect(await NestCI.main(arguments, console: usage) == 64, "\(arguments): \(usageOutput.err)")
+            }
+        }
+
         @Test(
             "cell run SIGKILLed mid-boot leaves no bundle (at most a hidden staging folder) and no emulator; run again, the bundle is whole",
             .enabled(if: NestCIBinary.path != nil, "needs the nestci executable beside the test bundle (swift build first)"))

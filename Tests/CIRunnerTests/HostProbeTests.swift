@@ -33,6 +33,23 @@ struct HostProbeTests {
         #expect(again == fingerprint, "probed again: the same host gives the same fingerprint")
     }
 
+    @Test("a --version killed by a signal marks the probe interrupted (not kept for other tasks); a missing tool does not")
+    func interruptedProbe() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-probe-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        // As a task killed with its node sees it: the emulator's --version dies by SIGKILL.
+        try "#!/bin/sh\nkill -9 $$\n".write(toFile: "\(scratch)/qemu-killed", atomically: true, encoding: .utf8)
+        chmod("\(scratch)/qemu-killed", 0o755)
+        var sources = HostProbe.Sources()
+        sources.qemu = "\(scratch)/qemu-killed"
+        let killed = await HostProbe.probeChecked(sources)
+        #expect(killed.interrupted && !killed.fingerprint.availability(of: .qemuTCG).available)
+        sources.qemu = "\(scratch)/no-such-qemu"
+        let missing = await HostProbe.probeChecked(sources)
+        #expect(!missing.interrupted && !missing.fingerprint.availability(of: .qemuTCG).available, "absent is an answer: it may be kept")
+    }
+
     @Test("missing pieces make a backend unavailable with a reason, and VMX follows")
     func missingPieces() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-probe-\(UUID().uuidString)").path

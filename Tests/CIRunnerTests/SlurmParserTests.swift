@@ -125,7 +125,7 @@ struct SlurmParserTests {
         #expect(result.status == 0)
         #expect(result.output.contains("cell run \(spool)/m $(x).json --cell cell-a --out \(spool)/bundles/0 --cache \(spool)/c`id` --run-id r1"))
         #expect(!FileManager.default.fileExists(atPath: "\(spool)/pwned") && !FileManager.default.fileExists(atPath: "pwned"))
-        #expect(SlurmSpool.statuses(spool).map(\.exit) == [0])
+        #expect(result.output.contains("--status-dir \(spool)/status --attempt 0"), "nestci writes each cell's status: \(result.output)")
     }
 
     @Test("a task of several cells runs them in turn, exits 75 when one did, and once requeued runs only the cells that did not finish")
@@ -133,15 +133,28 @@ struct SlurmParserTests {
         let spool = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-spool-\(UUID().uuidString.prefix(6))").path
         try FileManager.default.createDirectory(atPath: "\(spool)/status", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: spool) }
-        // The stand-in for nestci: says which cell it ran, exits with the status the cell's
-        // file holds (0 once the file is gone: the retry of an INFRA cell passes).
+        // The stand-in for nestci cell run: says which cells it ran and writes each one's
+        // status as nestci does, the status the cell's exit-<id> file holds (0 once the file is
+        // gone: the retry of an INFRA cell passes); exits 75 when one was 75.
         let fake = "\(spool)/fake-nestci"
+        let quoted = ShellQuote.quote(spool)
         try """
             #!/bin/sh
-            while [ "$1" != --cell ]; do shift; done
-            echo "ran $2"
-            [ -f \(ShellQuote.quote(spool))/"exit-$2" ] && exit "$(cat \(ShellQuote.quote(spool))/"exit-$2")"
-            exit 0
+            cells=; dir=; attempt=
+            while [ $# -gt 0 ]; do
+              case "$1" in --cell) cells="$cells $2"; shift ;; --status-dir) dir=$2; shift ;; --attempt) attempt=$2; shift ;; esac
+              shift
+            done
+            worst=0
+            for cell in $cells; do
+              echo "ran $cell"
+              status=0
+              [ -f \(quoted)/"exit-$cell" ] && status=$(cat \(quoted)/"exit-$cell")
+              index=$(( $(grep -n "^$cell$" \(quoted)/cells.txt | cut -d: -f1) - 1 ))
+              echo "$status" > "$dir/$index.$attempt"
+              [ "$status" -eq 75 ] && worst=75
+            done
+            exit "$worst"
 
             """.write(toFile: fake, atomically: true, encoding: .utf8)
         chmod(fake, 0o755)

@@ -85,8 +85,10 @@ public struct CellBundleRunner: Sendable {
         if let data = FileManager.default.contents(atPath: path), let known = try? BuildCache.decoder.decode(HostFingerprint.self, from: data) {
             return known
         }
-        let probed = await HostProbe.fingerprint()
-        try? AtomicFile.writeJSON(probed, to: path)  // only a shortcut: a task that finds none probes itself
+        let (probed, interrupted) = await HostProbe.probeChecked()
+        // Only a shortcut: a task that finds none probes itself. An interrupted probe is not
+        // kept: its "not found" would stand for every later task of the run on this host.
+        if !interrupted { try? AtomicFile.writeJSON(probed, to: path) }
         return probed
     }
 

@@ -20,7 +20,7 @@ enum CellCommand {
             """,
         arguments: [.init("ACTION", help: "run"), .init("FILE", help: "the matrix file (JSON)")],
         options: [
-            .init("cell", value: "ID", help: "the cell (from `nestci plan`)"),
+            .init("cell", value: "ID", repeatable: true, help: "the cell (from `nestci plan`); given again, the cells run one after another in this process"),
             .init("index", value: "N", help: "the Nth cell of the plan, from 0 (e.g. $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID)"),
             .init("backend", value: "B", help: "with --index: count only the cells of backend B (one Kubernetes Job per backend)"),
             .init("out", value: "DIR", help: "where the bundle goes: DIR/<cell id>/"),
@@ -29,6 +29,8 @@ enum CellCommand {
             .init("retries", value: "N", help: "re-boots of a cell whose harness failed (INFRA) (default 2)"),
             .init("no-workarounds", help: "do not add toolchain workaround flags"),
             CommonOptions.revisions,
+            .init("status-dir", value: "DIR", help: "write each cell's exit status to DIR/<plan index>.<attempt> once its bundle is in place (a cluster task's record of which cells finished)"),
+            .init("attempt", value: "N", help: "with --status-dir: the attempt the status files name (default 0; a Slurm task gives $SLURM_RESTART_COUNT)"),
         ])
 
     static let cache = CommandSpec.Option("cache", value: "DIR", help: "the build cache, shareable by many hosts (default: $NESTCI_CACHE, else ./nestci-cache)")
@@ -45,12 +47,15 @@ enum CellCommand {
         }
         let matrixPath = arguments.positionals[1]
         let plan = try MatrixFile.load(path: matrixPath).plan()
-        let index = try cellIndex(plan, arguments: arguments, matrixPath: matrixPath)
+        let indices = try cellIndices(plan, arguments: arguments, matrixPath: matrixPath)
         guard let out = arguments.value("out") else { throw UsageError("--out DIR is needed: the folder the bundle goes into", command: spec) }
         let runID = arguments.value("run-id") ?? ProcessInfo.processInfo.environment["NESTCI_RUN_ID"] ?? ArtifactStore.newRunID()
         guard StoreFiles.isSafeComponent(runID) else {
             throw UsageError("--run-id \(runID): use letters, digits, '.', '_' and '-', not starting with '.'", command: spec)
         }
+        let statusDir = arguments.value("status-dir").map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        let attempt = try arguments.int("attempt", in: 0...10_000, command: spec) ?? 0
+        if arguments.value("attempt") != nil, statusDir == nil { throw UsageError("--attempt N names status files: give --status-dir DIR too", command: spec) }
         let cache = cachePath(arguments)
         var options = RunOptions(store: cache, slots: 1)
         if let retries = try arguments.int("retries", in: 0...10, command: spec) { options.infraRetries = retries }
@@ -62,17 +67,53 @@ enum CellCommand {
         let runner = CellBundleRunner(
             options: options, cache: cache, out: URL(fileURLWithPath: out).standardizedFileURL.path, runID: runID,
             onEvent: RunProgress(console: console).handle)
-        let (bundle, folder): (CellBundle, String)
-        do {
-            (bundle, folder) = try await runner.run(plan, index: index, matrixDigest: try CellBundle.matrixDigest(path: matrixPath))
-        } catch let error as RunError {
-            throw UserError(error.message, status: .tempFail)
-        } catch let error as StoreError {
-            throw UserError(error.message, status: .tempFail)
+        let matrixDigest = try CellBundle.matrixDigest(path: matrixPath)
+        // Several cells: each is its own bundle and status; one that cannot finish (INFRA,
+        // exit 75) does not stop the others, and the process exits 75 when any did, else
+        // with the first failure.
+        var statuses: [ExitStatus] = []
+        var failure: UserError?
+        for index in indices {
+            let status: ExitStatus
+            do {
+                let (bundle, folder) = try await runner.run(plan, index: index, matrixDigest: matrixDigest)
+                console.print("cell \(bundle.cellID): \(bundle.outcome.rawValue)")
+                console.print("bundle: \(folder)")
+                status = bundle.exitStatus
+            } catch let error as RunError {
+                failure = UserError(indices.count > 1 ? "cell \(plan.cells[index].id): \(error.message)" : error.message, status: .tempFail)
+                status = .tempFail
+            } catch let error as StoreError {
+                failure = UserError(indices.count > 1 ? "cell \(plan.cells[index].id): \(error.message)" : error.message, status: .tempFail)
+                status = .tempFail
+            }
+            if indices.count > 1, let failure, status == .tempFail { console.error("nestci: \(failure.message)") }
+            if let statusDir {
+                do {
+                    try AtomicFile.write(Data("\(status.rawValue)\n".utf8), to: "\(statusDir)/\(index).\(attempt)")
+                } catch {
+                    throw UserError("cannot write the status of cell \(plan.cells[index].id) to \(statusDir): \(error) (is --status-dir writable?)", status: .tempFail)
+                }
+            }
+            statuses.append(status)
         }
-        console.print("cell \(bundle.cellID): \(bundle.outcome.rawValue)")
-        console.print("bundle: \(folder)")
-        return bundle.exitStatus
+        if indices.count == 1, let failure { throw failure }
+        return statuses.first { $0 == .tempFail } ?? statuses.first { $0 != .success } ?? .success
+    }
+
+    /// The cells `--cell ID` (once or more, in that order) or `--index N` name.
+    static func cellIndices(_ plan: Plan, arguments: ParsedArguments, matrixPath: String) throws -> [Int] {
+        let ids = arguments.all("cell")
+        guard ids.count > 1 else { return [try cellIndex(plan, arguments: arguments, matrixPath: matrixPath)] }
+        if arguments.value("index") != nil { throw UsageError("give exactly one of --cell ID and --index N", command: spec) }
+        if arguments.value("backend") != nil { throw UsageError("--backend counts --index N; with --cell ID leave it out", command: spec) }
+        return try ids.map { id in
+            guard let index = plan.cells.firstIndex(where: { $0.id == id }) else {
+                let hint = DidYouMean.suggestion(for: id, among: plan.cells.map(\.id)).map { " (did you mean \($0)?)" } ?? ""
+                throw UsageError("--cell \(id): no such cell in this matrix\(hint); `nestci plan \(matrixPath)` lists them", command: spec)
+            }
+            return index
+        }
     }
 
     /// The cell `--cell ID` or `--index N` names (exactly one of them).

@@ -33,6 +33,13 @@ public enum HostProbe {
 
     /// Probes now, reading `sources`.
     public static func probe(_ sources: Sources) async -> HostFingerprint {
+        await probeChecked(sources).fingerprint
+    }
+
+    /// Probes now; `interrupted` when a tool's `--version` was killed or timed out, so its
+    /// "not found" may be false: such a fingerprint must not be kept for other tasks (a task
+    /// killed with its node mid-probe would otherwise leave "qemu not found" for the run).
+    public static func probeChecked(_ sources: Sources = Sources()) async -> (fingerprint: HostFingerprint, interrupted: Bool) {
         // A probe reports what it finds: an unreadable file means "not there", and the
         // backends' reasons below say what that costs (no vmx flag, no nested KVM, ...).
         let cpuinfo = (try? String(contentsOfFile: sources.cpuinfo, encoding: .utf8)) ?? ""
@@ -46,15 +53,16 @@ public enum HostProbe {
             try? String(contentsOfFile: $0, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         }.first
 
-        let qemuOutput = await Self.output(sources.qemu, ["--version"])
+        var interrupted = false
+        let qemuOutput = await Self.output(sources.qemu, ["--version"], interrupted: &interrupted)
         let qemuVersion = qemuOutput.flatMap { $0.split(separator: "\n").first.map(String.init) }
-        let bochsHelp = await Self.output(sources.bochs, ["--help", "cpu"])
+        let bochsHelp = await Self.output(sources.bochs, ["--help", "cpu"], interrupted: &interrupted)
         let bochsVersion = bochsHelp.flatMap { text in
             text.split(separator: "\n").first { $0.contains("Bochs x86 Emulator") }
                 .map { $0.trimmingCharacters(in: .whitespaces) }
         }
         let bochsModels = bochsHelp.map(Self.bochsModels) ?? []
-        let grubVersion = await Self.output("grub-mkimage", ["--version"]).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let grubVersion = await Self.output("grub-mkimage", ["--version"], interrupted: &interrupted).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
 
         var backends: [String: BackendCapability] = [:]
         // TCG: qemu is enough; it never offers VMX.
@@ -98,12 +106,13 @@ public enum HostProbe {
         var name = utsname()
         uname(&name)
         let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return HostFingerprint(
+        let fingerprint = HostFingerprint(
             hostname: ProcessInfo.processInfo.hostName, kernel: release,
             cpuModel: Self.field("model name", in: cpuinfo) ?? "unknown",
             cpuVMX: flags.contains("vmx"), cpuSVM: flags.contains("svm"), kvmPresent: kvmPresent, kvmUsable: kvmUsable,
             kvmNested: nested, qemuVersion: qemuVersion, bochsVersion: bochsVersion, bochsCPUModels: bochsModels,
             grubVersion: grubVersion, backends: backends)
+        return (fingerprint, interrupted)
     }
 
     /// The value of the first `key : value` line of /proc/cpuinfo.
@@ -139,11 +148,17 @@ public enum HostProbe {
     }
 
     /// Output of a short command, nil when it cannot run.
-    private static func output(_ tool: String, _ arguments: [String]) async -> String? {
+    private static func output(_ tool: String, _ arguments: [String], interrupted: inout Bool) async -> String? {
         // A tool that cannot start is simply absent; the backend's reason names it.
-        guard let result = try? await SupervisedProcess.run(ProcessSpec(tool, arguments, timeout: .seconds(20), outputLimit: 256 << 10)) else {
+        let result: ProcessResult
+        do {
+            result = try await SupervisedProcess.run(ProcessSpec(tool, arguments, timeout: .seconds(20), outputLimit: 256 << 10))
+        } catch {
+            if error is CancellationError || Task.isCancelled { interrupted = true }
             return nil
         }
+        if case .signalled = result.termination { interrupted = true }
+        if result.timedOut || result.stoppedByRequest { interrupted = true }
         return result.output
     }
 }

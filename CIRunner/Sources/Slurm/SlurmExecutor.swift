@@ -59,6 +59,9 @@ public struct SlurmExecutor: Executor {
         onEvent(.started(runID: runID, cells: plan.cells.count, builds: plan.builds.count))
         do {
             try await watch(plan, run: run, jobs: jobs, ingester: ingester)
+            // Every cell is decided, but a task may still be ending (a cell is ingested as soon
+            // as its status is written): the run returns once Slurm holds none of its jobs.
+            if await !waitUntilGone(jobs, seconds: 60) { await Task.detached { await self.cancel(jobs, runID: runID) }.value }
         } catch {
             // Cancelled (or the watch failed): nothing of the run may stay queued or running.
             await Task.detached { await self.cancel(jobs, runID: runID) }.value
@@ -251,13 +254,20 @@ public struct SlurmExecutor: Executor {
         for kind in ["builds", "cells"] { _ = try? await client("scancel", ["--name=\(SlurmSpool.jobName(kind, runID))"]) }  // checked below through squeue
         guard !jobs.isEmpty else { return }
         _ = try? await client("scancel", jobs.map(\.jobID))  // checked below through squeue
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
+        _ = await waitUntilGone(jobs, seconds: 60)
+    }
+
+    /// Waits (up to `seconds`) until squeue shows none of `jobs`; false if some still are.
+    func waitUntilGone(_ jobs: [SlurmJobRecord], seconds: Double) async -> Bool {
+        guard !jobs.isEmpty else { return true }
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, !Task.isCancelled {
             guard let queue = try? await client("squeue", ["--noheader", "--array", "--jobs=\(jobs.map(\.jobID).joined(separator: ","))", "--format=%i|%T|%r"]),
                 queue.succeeded, !SlurmOutput.queue(squeue: queue.output).isEmpty
-            else { return }
-            try? await Task.sleep(for: .milliseconds(250))  // never cancelled: a detached task
+            else { return true }
+            try? await Task.sleep(for: .milliseconds(250))  // cancelled: the loop ends, and the caller scancels
         }
+        return false
     }
 }
 

@@ -58,30 +58,40 @@ enum SlurmSpool {
             exec \(q(nestci)) build "$(cat \(q("\(spool)/matrix.txt")))" --only "$key" --cache \(q(cache)) --revisions \(q("\(spool)/\(revisionsFile)"))\(noWorkarounds)
 
             """
-        // One task runs its cells in turn. A cell with PASS/FAIL/SKIP (0/1) from an earlier
-        // attempt is not run again when the task is requeued; the task exits 75 when a cell
-        // did, else with its first other failure (the watch reads each cell's own status).
+        // One task runs its cells in turn, in one `nestci cell run`, which writes each cell's
+        // status once its bundle is in place. A cell with PASS/FAIL/SKIP (0/1) from an earlier
+        // attempt is not run again when the task is requeued. When nestci exits by itself
+        // with 64/65 (it refused the call or the matrix) or 75 before deciding a cell, that
+        // cell gets the status here; a cell without one was cut short (killed, node lost).
+        let status = q("\(spool)/status")
         let cell = """
             #!/bin/sh
             # nestci cell task of run \(runID) (generated; array index = line of tasks.txt)
             unset NESTCI_SUPERVISOR
             attempt=${SLURM_RESTART_COUNT:-0}
-            task_status=0
+            set --
+            indices=
             for index in $(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(q("\(spool)/\(tasksFile)"))); do
               finished=
-              for previous in \(q("\(spool)/status"))/"$index".*; do
+              for previous in \(status)/"$index".*; do
                 [ -f "$previous" ] || continue
                 case $(cat "$previous") in 0|1) finished=yes ;; esac
               done
               [ -n "$finished" ] && continue
-              cell=$(sed -n "$((index + 1))p" \(q("\(spool)/cells.txt")))
-              \(q(nestci)) cell run "$(cat \(q("\(spool)/matrix.txt")))" --cell "$cell" --out \(q("\(spool)/bundles"))/"$attempt" --cache \(q(cache)) --run-id \(q(runID)) --retries 0 --revisions \(q("\(spool)/\(revisionsFile)"))\(noWorkarounds)
-              status=$?
-              status_file=\(q("\(spool)/status"))/"$index.$attempt"
-              printf '%s\\n' "$status" > "$status_file.tmp" && mv "$status_file.tmp" "$status_file"
-              if [ "$status" -eq 75 ] || [ "$task_status" -eq 0 ]; then task_status=$status; fi
+              indices="$indices $index"
+              set -- "$@" --cell "$(sed -n "$((index + 1))p" \(q("\(spool)/cells.txt")))"
             done
-            exit "$task_status"
+            [ "$#" -gt 0 ] || exit 0
+            \(q(nestci)) cell run "$(cat \(q("\(spool)/matrix.txt")))" "$@" --out \(q("\(spool)/bundles"))/"$attempt" --cache \(q(cache)) --run-id \(q(runID)) --retries 0 --revisions \(q("\(spool)/\(revisionsFile)")) --status-dir \(status) --attempt "$attempt"\(noWorkarounds)
+            code=$?
+            case $code in
+              64|65|75)
+                for index in $indices; do
+                  status_file=\(status)/"$index.$attempt"
+                  [ -f "$status_file" ] || { printf '%s\\n' "$code" > "$status_file.tmp" && mv "$status_file.tmp" "$status_file"; }
+                done ;;
+            esac
+            exit "$code"
 
             """
         for (name, text) in [(buildScript, build), (cellScript, cell)] {
