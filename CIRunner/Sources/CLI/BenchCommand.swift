@@ -18,7 +18,9 @@ enum BenchCommand {
                       trials with a seeded flaky failure on 10 % of good commits, the culprit moved and the
                       seed picked per trial so the search meets a flaky commit; flaky boots seen (not in `all`)
             triage    -O triage of the fixture kernels and the demo: builds+boots to name 1 flag of F, 1 unit of U (not in all)
-            slurm     16 fixture cells locally and through a one-node Slurm started here (root): wall ratio, per-cell overhead
+            slurm     16 fixture cells locally and through a one-node Slurm started here (root), a task per
+                      cell and 4 cells per task: wall ratio of the medians of 3 trials (NESTCI_BENCH_TRIALS),
+                      per-cell overhead (not in all)
             all       all of them
             Run it from a release build (`swift build -c release`) for figures worth comparing.
             """,
@@ -47,7 +49,7 @@ enum BenchCommand {
         if what == "triage" { try await TriageBenchmark.run { console.print("  " + $0) }.forEach { console.print($0.description) } }
         // Not in "all": it needs root and starts Slurm daemons.
         if what == "slurm" {
-            let passes = try await SlurmBenchmark.run()
+            let passes = try await SlurmBenchmark.run(trials: ProcessInfo.processInfo.environment["NESTCI_BENCH_TRIALS"].flatMap(Int.init) ?? 3)
             console.print(passes.perCell.description)
             console.print(passes.packed.description)
         }
