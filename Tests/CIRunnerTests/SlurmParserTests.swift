@@ -209,6 +209,25 @@ struct SlurmParserTests {
         #expect(views.flatMap { watch.observe($0.task, scriptEnded: $0.scriptEnded) } == [.ingest(index: 1, attempt: 1), .ingest(index: 2, attempt: 1)])
     }
 
+    @Test("a Slurm client killed because the run was cancelled is a cancellation, not a failure of Slurm")
+    func cancelledClient() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-slow-scontrol-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "#!/bin/sh\nsleep 30\n".write(toFile: "\(folder)/scontrol", atomically: true, encoding: .utf8)
+        chmod("\(folder)/scontrol", 0o755)
+        let executor = SlurmExecutor(
+            options: RunOptions(store: "\(folder)/store", slots: 1),
+            slurm: SlurmOptions(environment: ["PATH": "\(folder):/usr/bin:/bin"]))
+        let call = Task { try await executor.client("scontrol", ["--oneliner", "show", "job", "1"]) }
+        try await Task.sleep(for: .milliseconds(500))
+        call.cancel()
+        let started = ContinuousClock.now
+        let result = await call.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(ContinuousClock.now - started < .seconds(25), "the client is killed, not waited for")
+    }
+
     func runScript(_ path: String, in folder: String, task: Int = 0, attempt: Int? = nil) async throws -> (status: Int32, output: String) {
         var environment = ["SLURM_ARRAY_TASK_ID": String(task)]
         if let attempt { environment["SLURM_RESTART_COUNT"] = String(attempt) }

@@ -116,8 +116,13 @@ public struct SlurmExecutor: Executor {
         return id
     }
 
+    /// Runs a Slurm client. Cancelled meanwhile (the client is then killed), it throws
+    /// `CancellationError`, not the killed client's failure: the run was cancelled, Slurm did
+    /// not fail.
     func client(_ tool: String, _ arguments: [String]) async throws -> ProcessResult {
-        try await SupervisedProcess.run(ProcessSpec(tool, arguments, environment: slurm.environment, timeout: .seconds(60), outputLimit: 16 << 20))
+        let result = try await SupervisedProcess.run(ProcessSpec(tool, arguments, environment: slurm.environment, timeout: .seconds(60), outputLimit: 16 << 20))
+        try Task.checkCancellation()
+        return result
     }
 
     // MARK: - Watching
@@ -264,7 +269,7 @@ public struct SlurmExecutor: Executor {
         while Date() < deadline, !Task.isCancelled {
             guard let queue = try? await client("squeue", ["--noheader", "--array", "--jobs=\(jobs.map(\.jobID).joined(separator: ","))", "--format=%i|%T|%r"]),
                 queue.succeeded, !SlurmOutput.queue(squeue: queue.output).isEmpty
-            else { return true }
+            else { return !Task.isCancelled }
             try? await Task.sleep(for: .milliseconds(250))  // cancelled: the loop ends, and the caller scancels
         }
         return false
