@@ -111,10 +111,10 @@ struct SlurmWatch {
             view.arrayJobID = nil
             view.taskID = cell
             guard let status = statuses[cell], status.attempt <= task.restarts else {
-                return (view, task.isFinal ? false : true)
+                return (view, !task.isFinal)
             }
             let finishedEarlier = status.exit == 0 || status.exit == 1
-            guard finishedEarlier || (task.isFinal && status.attempt == task.restarts) else { return (view, task.isFinal ? false : true) }
+            guard finishedEarlier || (task.isFinal && status.attempt == task.restarts) else { return (view, !task.isFinal) }
             view.state = status.exit == 0 ? "COMPLETED" : "FAILED"
             view.reason = status.exit == 0 ? "None" : "NonZeroExitCode"
             view.exitCode = status.exit
