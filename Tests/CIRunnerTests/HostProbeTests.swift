@@ -35,17 +35,14 @@ struct HostProbeTests {
 
     @Test("a --version killed by a signal marks the probe interrupted (not kept for other tasks); a missing tool does not")
     func interruptedProbe() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-probe-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        // As a task killed with its node sees it: the emulator's --version dies by SIGKILL.
-        try "#!/bin/sh\nkill -9 $$\n".write(toFile: "\(scratch)/qemu-killed", atomically: true, encoding: .utf8)
-        chmod("\(scratch)/qemu-killed", 0o755)
+        let scratch = try Scratch("probe")
+        defer { scratch.remove() }
         var sources = HostProbe.Sources()
-        sources.qemu = "\(scratch)/qemu-killed"
+        // As a task killed with its node sees it: the emulator's --version dies by SIGKILL.
+        sources.qemu = try scratch.executable("qemu-killed", "#!/bin/sh\nkill -9 $$\n")
         let killed = await HostProbe.probeChecked(sources)
         #expect(killed.interrupted && !killed.fingerprint.availability(of: .qemuTCG).available)
-        sources.qemu = "\(scratch)/no-such-qemu"
+        sources.qemu = "\(scratch.path)/no-such-qemu"
         let missing = await HostProbe.probeChecked(sources)
         #expect(!missing.interrupted && !missing.fingerprint.availability(of: .qemuTCG).available, "absent is an answer: it may be kept")
     }

@@ -96,7 +96,7 @@ struct SlurmParserTests {
         #expect(SlurmSpool.arraySpec([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8")
         #expect(SlurmSpool.arraySpec([3]) == "3")
         let plan = try MatrixFile.parse(FixtureMatrix.matrixText.replacingOccurrences(of: "\"backend\": [\"qemu-tcg\"]", with: "\"backend\": [\"qemu-tcg\", \"qemu-kvm\"]")).plan()
-        let groups = SlurmSpool.groups(plan, slurm: SlurmOptions(), retries: 2)
+        let groups = SlurmSpool.groups(plan, slurm: SlurmOptions())
         #expect(Set(groups.map(\.constraint)) == [nil, "kvm"])
         #expect(groups.map(\.cells.count).reduce(0, +) == plan.cells.count)
         #expect(groups.allSatisfy { $0.minutes >= 1 + SlurmOptions().marginMinutes })
@@ -130,15 +130,15 @@ struct SlurmParserTests {
 
     @Test("a task of several cells runs them in turn, exits 75 when one did, and once requeued runs only the cells that did not finish")
     func packedTaskScript() async throws {
-        let spool = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-spool-\(UUID().uuidString.prefix(6))").path
+        let scratch = try Scratch("spool")
+        defer { scratch.remove() }
+        let spool = scratch.path
         try FileManager.default.createDirectory(atPath: "\(spool)/status", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: spool) }
         // The stand-in for nestci cell run: says which cells it ran and writes each one's
         // status as nestci does, the status the cell's exit-<id> file holds (0 once the file is
         // gone: the retry of an INFRA cell passes); exits 75 when one was 75.
-        let fake = "\(spool)/fake-nestci"
         let quoted = ShellQuote.quote(spool)
-        try """
+        let fake = try scratch.executable("fake-nestci", """
             #!/bin/sh
             cells=; dir=; attempt=
             while [ $# -gt 0 ]; do
@@ -156,17 +156,16 @@ struct SlurmParserTests {
             done
             exit "$worst"
 
-            """.write(toFile: fake, atomically: true, encoding: .utf8)
-        chmod(fake, 0o755)
+            """)
         try SlurmSpool.writeScripts(spool, nestci: fake, cache: "\(spool)/cache", runID: "r1", builderNoWorkarounds: false)
         try "cell-a\ncell-b\ncell-c\ncell-d\n".write(toFile: "\(spool)/cells.txt", atomically: true, encoding: .utf8)
         let plan = try MatrixFile.parse(FixtureMatrix.matrixText).plan()
         var options = SlurmOptions()
         options.cellsPerTask = 3
-        let groups = SlurmSpool.groups(plan, slurm: options, retries: 1)
+        let groups = SlurmSpool.groups(plan, slurm: options)
         #expect(groups.flatMap(\.tasks).map(\.cells.count).allSatisfy { $0 <= 3 } && groups.flatMap(\.cells).sorted() == Array(plan.cells.indices))
         #expect(groups.flatMap(\.tasks).map(\.index) == Array(0..<groups.flatMap(\.tasks).count), "array indices count the tasks")
-        let single = SlurmSpool.groups(plan, slurm: SlurmOptions(), retries: 1)
+        let single = SlurmSpool.groups(plan, slurm: SlurmOptions())
         #expect(groups[0].minutes - options.marginMinutes == 3 * (single[0].minutes - options.marginMinutes), "three cells' limits one after another, the margin once")
         try SlurmSpool.writeTasks(spool, groups: [SlurmSpool.CellGroup(constraint: nil, minutes: 1, builds: [], tasks: [(0, [3]), (1, [0, 1, 2])])])
         #expect(SlurmSpool.taskCells(spool, cells: 4) == [0: [3], 1: [0, 1, 2]])
@@ -175,12 +174,12 @@ struct SlurmParserTests {
         let first = try await runScript("\(spool)/\(SlurmSpool.cellScript)", in: spool, task: 1)
         #expect(first.status == 75, "a cell exited 75: the task asks for its requeue")
         #expect(first.output.split(separator: "\n").filter { $0.hasPrefix("ran") } == ["ran cell-a", "ran cell-b", "ran cell-c"])
-        #expect(Set(SlurmSpool.statuses(spool).map { "\($0.cell).\($0.attempt)=\($0.exit)" }) == ["0.0=0", "1.0=75", "2.0=1"])
+        #expect(Set(SlurmSpool.statuses(spool).map { "\($0.key).\($0.value.attempt)=\($0.value.exit)" }) == ["0.0=0", "1.0=75", "2.0=1"])
         try FileManager.default.removeItem(atPath: "\(spool)/exit-cell-b")
         let again = try await runScript("\(spool)/\(SlurmSpool.cellScript)", in: spool, task: 1, attempt: 1)
         #expect(again.status == 0)
         #expect(again.output.split(separator: "\n").filter { $0.hasPrefix("ran") } == ["ran cell-b"], "PASS and FAIL of attempt 0 are kept, only the INFRA cell runs again")
-        #expect(Set(SlurmSpool.statuses(spool).map { "\($0.cell).\($0.attempt)=\($0.exit)" }) == ["0.0=0", "1.1=0", "2.0=1"])
+        #expect(Set(SlurmSpool.statuses(spool).map { "\($0.key).\($0.value.attempt)=\($0.value.exit)" }) == ["0.0=0", "1.1=0", "2.0=1"])
     }
 
     @Test("a packed task's cells: each finished cell is decided on its own status, the others on the task's end")
@@ -211,14 +210,12 @@ struct SlurmParserTests {
 
     @Test("a Slurm client killed because the run was cancelled is a cancellation, not a failure of Slurm")
     func cancelledClient() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-slow-scontrol-\(UUID().uuidString.prefix(6))").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try "#!/bin/sh\nsleep 30\n".write(toFile: "\(folder)/scontrol", atomically: true, encoding: .utf8)
-        chmod("\(folder)/scontrol", 0o755)
+        let scratch = try Scratch("slow-scontrol")
+        defer { scratch.remove() }
+        try scratch.executable("scontrol", "#!/bin/sh\nsleep 30\n")
         let executor = SlurmExecutor(
-            options: RunOptions(store: "\(folder)/store", slots: 1),
-            slurm: SlurmOptions(environment: ["PATH": "\(folder):/usr/bin:/bin"]))
+            options: RunOptions(store: "\(scratch.path)/store", slots: 1),
+            slurm: SlurmOptions(environment: ["PATH": "\(scratch.path):/usr/bin:/bin"]))
         let call = Task { try await executor.client("scontrol", ["--oneliner", "show", "job", "1"]) }
         try await Task.sleep(for: .milliseconds(500))
         call.cancel()

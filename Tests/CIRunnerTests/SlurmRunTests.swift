@@ -77,16 +77,16 @@ struct SlurmRunTests {
         let markers = "\(fixture.folder)/infra-once"
         try FileManager.default.createDirectory(atPath: markers, withIntermediateDirectories: true)
         let wrapper = "\(fixture.folder)/nestci-infra-once"
-        try """
-            #!/bin/sh
-            if [ "$1" = cell ] && mkdir \(ShellQuote.quote(markers))/"$SLURM_ARRAY_TASK_ID" 2>/dev/null; then
-                if [ "$SLURM_ARRAY_TASK_ID" = 0 ]; then sleep 4; fi
-                echo "exit 75 once (test)"; exit 75
-            fi
-            exec \(ShellQuote.quote(NestCIBinary.path!)) "$@"
+        try Scratch.writeExecutable(
+            """
+                #!/bin/sh
+                if [ "$1" = cell ] && mkdir \(ShellQuote.quote(markers))/"$SLURM_ARRAY_TASK_ID" 2>/dev/null; then
+                    if [ "$SLURM_ARRAY_TASK_ID" = 0 ]; then sleep 4; fi
+                    echo "exit 75 once (test)"; exit 75
+                fi
+                exec \(ShellQuote.quote(NestCIBinary.path!)) "$@"
 
-            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
-        chmod(wrapper, 0o755)
+                """, to: wrapper)
         let events = Mutex<[String]>([])
         try await SlurmLocalCluster.with { cluster in
             let executor = SlurmExecutor(
@@ -117,21 +117,21 @@ struct SlurmRunTests {
         let bin = "\(fixture.folder)/bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         let markers = "\(fixture.folder)/infra-once"
-        try """
-            #!/bin/sh
-            if [ "$1" != --version ] && mkdir \(ShellQuote.quote(markers)) 2>/dev/null; then echo "qemu: cannot start (test)" >&2; exit 1; fi
-            exec /usr/bin/qemu-system-x86_64 "$@"
+        try Scratch.writeExecutable(
+            """
+                #!/bin/sh
+                if [ "$1" != --version ] && mkdir \(ShellQuote.quote(markers)) 2>/dev/null; then echo "qemu: cannot start (test)" >&2; exit 1; fi
+                exec /usr/bin/qemu-system-x86_64 "$@"
 
-            """.write(toFile: "\(bin)/qemu-system-x86_64", atomically: true, encoding: .utf8)
-        chmod("\(bin)/qemu-system-x86_64", 0o755)
+                """, to: "\(bin)/qemu-system-x86_64")
         let wrapper = "\(fixture.folder)/nestci-logged"
-        try """
-            #!/bin/sh
-            echo "$SLURM_ARRAY_TASK_ID $*" >> \(ShellQuote.quote(fixture.folder))/calls.txt
-            exec \(ShellQuote.quote(NestCIBinary.path!)) "$@"
+        try Scratch.writeExecutable(
+            """
+                #!/bin/sh
+                echo "$SLURM_ARRAY_TASK_ID $*" >> \(ShellQuote.quote(fixture.folder))/calls.txt
+                exec \(ShellQuote.quote(NestCIBinary.path!)) "$@"
 
-            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
-        chmod(wrapper, 0o755)
+                """, to: wrapper)
         var environment = ProcessInfo.processInfo.environment.filter { $0.key == "PATH" }
         environment["PATH"] = "\(bin):\(environment["PATH"] ?? "/usr/bin:/bin")"
         let events = Mutex<[String]>([])

@@ -80,14 +80,15 @@ enum CellCommand {
                 console.print("cell \(bundle.cellID): \(bundle.outcome.rawValue)")
                 console.print("bundle: \(folder)")
                 status = bundle.exitStatus
-            } catch let error as RunError {
-                failure = UserError(indices.count > 1 ? "cell \(plan.cells[index].id): \(error.message)" : error.message, status: .tempFail)
-                status = .tempFail
-            } catch let error as StoreError {
-                failure = UserError(indices.count > 1 ? "cell \(plan.cells[index].id): \(error.message)" : error.message, status: .tempFail)
+            } catch {
+                // The run's and the store's errors are this cell's INFRA; anything else
+                // (cancellation) ends the call.
+                guard let message = (error as? RunError)?.message ?? (error as? StoreError)?.message else { throw error }
+                // One cell: the error is the call's (after its status is written). Several:
+                // said here, and the next cell runs.
+                if indices.count == 1 { failure = UserError(message, status: .tempFail) } else { console.error("nestci: cell \(plan.cells[index].id): \(message)") }
                 status = .tempFail
             }
-            if indices.count > 1, let failure, status == .tempFail { console.error("nestci: \(failure.message)") }
             if let statusDir {
                 do {
                     try AtomicFile.write(Data("\(status.rawValue)\n".utf8), to: "\(statusDir)/\(index).\(attempt)")
@@ -107,13 +108,16 @@ enum CellCommand {
         guard ids.count > 1 else { return [try cellIndex(plan, arguments: arguments, matrixPath: matrixPath)] }
         if arguments.value("index") != nil { throw UsageError("give exactly one of --cell ID and --index N", command: spec) }
         if arguments.value("backend") != nil { throw UsageError("--backend counts --index N; with --cell ID leave it out", command: spec) }
-        return try ids.map { id in
-            guard let index = plan.cells.firstIndex(where: { $0.id == id }) else {
-                let hint = DidYouMean.suggestion(for: id, among: plan.cells.map(\.id)).map { " (did you mean \($0)?)" } ?? ""
-                throw UsageError("--cell \(id): no such cell in this matrix\(hint); `nestci plan \(matrixPath)` lists them", command: spec)
-            }
-            return index
+        return try ids.map { try index(ofCell: $0, in: plan, matrixPath: matrixPath) }
+    }
+
+    /// The plan index of cell `id`; a usage error naming the closest id when there is none.
+    static func index(ofCell id: String, in plan: Plan, matrixPath: String) throws -> Int {
+        guard let index = plan.cells.firstIndex(where: { $0.id == id }) else {
+            let hint = DidYouMean.suggestion(for: id, among: plan.cells.map(\.id)).map { " (did you mean \($0)?)" } ?? ""
+            throw UsageError("--cell \(id): no such cell in this matrix\(hint); `nestci plan \(matrixPath)` lists them", command: spec)
         }
+        return index
     }
 
     /// The cell `--cell ID` or `--index N` names (exactly one of them).
@@ -121,11 +125,7 @@ enum CellCommand {
         switch (arguments.value("cell"), try arguments.int("index", in: 0...1_000_000, command: spec)) {
         case (let id?, nil):
             if arguments.value("backend") != nil { throw UsageError("--backend counts --index N; with --cell ID leave it out", command: spec) }
-            guard let index = plan.cells.firstIndex(where: { $0.id == id }) else {
-                let hint = DidYouMean.suggestion(for: id, among: plan.cells.map(\.id)).map { " (did you mean \($0)?)" } ?? ""
-                throw UsageError("--cell \(id): no such cell in this matrix\(hint); `nestci plan \(matrixPath)` lists them", command: spec)
-            }
-            return index
+            return try index(ofCell: id, in: plan, matrixPath: matrixPath)
         case (nil, let index?):
             var indices = Array(plan.cells.indices)
             var of = ""

@@ -90,7 +90,7 @@ public struct SlurmExecutor: Executor {
             try await store.recordSlurmJob(jobs.last!)
             buildJob = id
         }
-        let groups = SlurmSpool.groups(plan, slurm: slurm, retries: options.infraRetries)
+        let groups = SlurmSpool.groups(plan, slurm: slurm)
         try SlurmSpool.writeTasks(spool, groups: groups)
         for group in groups {
             let id = try await sbatch(
@@ -149,7 +149,7 @@ public struct SlurmExecutor: Executor {
         var requeuedTasks: Set<String> = []
         while machine.finished.count < run.cells.count {
             try Task.checkCancellation()
-            let statuses = Dictionary(SlurmSpool.statuses(spool).map { ($0.cell, (attempt: $0.attempt, exit: $0.exit)) }, uniquingKeysWith: { first, _ in first })
+            let statuses = SlurmSpool.statuses(spool)
             for job in cellJobs where !doneJobs.contains(job.jobID) {
                 let jobTasks = try await tasks(of: job, spool: spool, taskCells: taskCells, statuses: statuses, machine: machine)
                 defer {
@@ -222,7 +222,9 @@ public struct SlurmExecutor: Executor {
             guard !members.allSatisfy(machine.finished.contains), let attempt = members.compactMap({ statuses[$0]?.attempt }).max(),
                 members.allSatisfy({ statuses[$0] != nil })
             else { return nil }
-            let exit = members.compactMap { statuses[$0]?.exit }.first { $0 == 75 } ?? members.compactMap { statuses[$0]?.exit }.first { $0 != 0 } ?? 0
+            // The task's own exit, as the script gives it; each cell is decided on its status.
+            let exits = members.compactMap { statuses[$0]?.exit }
+            let exit = exits.first { $0 == 75 } ?? exits.first { $0 != 0 } ?? 0
             return SlurmTask(jobID: job.jobID, arrayJobID: job.jobID, taskID: index, state: "COMPLETED", reason: "purged", exitCode: exit, signal: 0, restarts: attempt, nodes: "")
         }
     }

@@ -123,7 +123,7 @@ enum SlurmSpool {
     /// once every build of the run is; each group's cells cut into tasks of
     /// `slurm.cellsPerTask`. Array indices count the tasks from 0 across the groups; a task's
     /// `--time` is its cells' own limits one after another, plus the margin once.
-    static func groups(_ plan: Plan, slurm: SlurmOptions, retries: Int) -> [CellGroup] {
+    static func groups(_ plan: Plan, slurm: SlurmOptions) -> [CellGroup] {
         var groups: [String: (constraint: String?, minutes: Int, builds: [Int], cells: [Int])] = [:]
         var order: [String] = []
         let buildIndex = Dictionary(plan.builds.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
@@ -201,8 +201,9 @@ enum SlurmSpool {
         return parts.joined(separator: ",")
     }
 
-    /// The exit statuses task scripts wrote per cell: the latest attempt per cell index.
-    static func statuses(_ spool: String) -> [(cell: Int, attempt: Int, exit: Int)] {
+    /// The exit statuses written per cell (by `nestci cell run --status-dir`, or the task
+    /// script for a call nestci refused): the latest attempt per cell index.
+    static func statuses(_ spool: String) -> [Int: (attempt: Int, exit: Int)] {
         var latest: [Int: (attempt: Int, exit: Int)] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(spool)/status")) ?? [] {
             let parts = name.split(separator: ".")
@@ -212,7 +213,7 @@ enum SlurmSpool {
             else { continue }
             if (latest[index]?.attempt ?? -1) < attempt { latest[index] = (attempt, exit) }
         }
-        return latest.map { ($0.key, $0.value.attempt, $0.value.exit) }
+        return latest
     }
 
     /// The running nestci executable (what the tasks run unless told otherwise).
