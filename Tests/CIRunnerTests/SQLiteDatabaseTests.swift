@@ -109,6 +109,26 @@ struct SQLiteDatabaseTests {
         }
     }
 
+    @Test("processes opening a new database at the same moment all get it in WAL mode (none fails switching it)")
+    func concurrentFirstOpen() async throws {
+        let dir = try EvidenceTestDirectory()
+        for round in 0..<20 {
+            let path = dir.path("fresh-\(round).sqlite")
+            let failures = await withTaskGroup(of: String?.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        do {
+                            let db = try Database(path: path)
+                            return try db.query("PRAGMA journal_mode").first?[0].string == "wal" ? nil : "not WAL"
+                        } catch { return "\(error)" }
+                    }
+                }
+                return await group.compactMap { $0 }.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(failures.isEmpty, "round \(round): \(failures)")
+        }
+    }
+
     @Test("migrations run once, in order, and are idempotent")
     func migrations() throws {
         let dir = try EvidenceTestDirectory()

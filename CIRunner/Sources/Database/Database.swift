@@ -40,7 +40,7 @@ public final class Database {
 
         // journal_mode answers with the mode it ended up in; anything but "wal" means readers
         // would block the writer, which the store's concurrency relies on not happening.
-        let mode = try query("PRAGMA journal_mode=WAL").first?[0].string?.lowercased()
+        let mode = try switchToWAL(busyTimeout: busyTimeout)
         guard mode == "wal" else {
             throw DatabaseError(
                 code: .notWAL, message: "SQLite refused WAL mode (journal_mode is \(mode ?? "unknown"))",
@@ -50,6 +50,20 @@ public final class Database {
         // NORMAL is durable across application crashes in WAL mode; only a power loss can drop
         // the last commits, which is acceptable for CI records and saves an fsync per commit.
         try execute("PRAGMA synchronous=NORMAL")
+    }
+
+    /// `PRAGMA journal_mode=WAL`; its answer. Processes opening a new store at the same moment
+    /// switch it together, and SQLite fails the loser at once with SQLITE_BUSY instead of
+    /// calling the busy handler: it is asked again until the busy timeout has passed.
+    private func switchToWAL(busyTimeout: Duration) throws -> String? {
+        let deadline = ContinuousClock.now + busyTimeout
+        while true {
+            do {
+                return try query("PRAGMA journal_mode=WAL").first?[0].string?.lowercased()
+            } catch let error as DatabaseError where error.code == .locked && ContinuousClock.now < deadline {
+                usleep(10_000)  // the winner's switch takes a few milliseconds
+            }
+        }
     }
 
     deinit {
