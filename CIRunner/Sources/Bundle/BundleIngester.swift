@@ -209,9 +209,9 @@ public struct BundleIngester: Sendable {
     /// that built another commit (its branch moved, it was not given the pins) is refused.
     static func check(_ builds: [BuildRecord], pinnedBy run: BundleRun, bundle: String) throws {
         guard let revisions = run.revisions else { return }
-        let pins = Dictionary(revisions.map { ("\($0.repository)\u{0}\($0.revision)", $0.commit) }, uniquingKeysWith: { first, _ in first })
+        let pins = Dictionary(revisions.map { (RevisionPins.Key($0), $0.commit) }, uniquingKeysWith: { first, _ in first })
         for build in builds {
-            guard let pinned = pins["\(build.repository)\u{0}\(build.revision)"], pinned != build.commit else { continue }
+            guard let pinned = pins[RevisionPins.Key(repository: build.repository, revision: build.revision)], pinned != build.commit else { continue }
             throw BundleError(
                 .mismatch,
                 "bundle \(bundle): build \(build.specKey) is of commit \(build.commit.prefix(12)) but run \(run.runID) pinned \(build.repository) \(build.revision) to \(pinned.prefix(12)); run the cell again with --revisions (the run's spool revisions.json)")

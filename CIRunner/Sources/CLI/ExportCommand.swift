@@ -102,7 +102,6 @@ enum ExportCommand {
 
     /// The k8s export's pins: `--revisions FILE`, nil for `--unpinned`, else resolved now.
     static func pins(_ plan: Plan, arguments: ParsedArguments, console: Console) async throws -> [ResolvedRevision]? {
-        let wanted = Set(plan.builds.map { "\($0.spec.repository)\u{0}\($0.spec.revision)" })
         if arguments.flag("unpinned") {
             guard arguments.value("revisions") == nil else { throw UsageError("--revisions and --unpinned: give one of them", command: spec) }
             console.error("nestci: warning: --unpinned: each pod resolves its revisions when it starts, so cells of this run may build different commits if a branch moves")
@@ -110,10 +109,9 @@ enum ExportCommand {
         }
         if let path = arguments.value("revisions") {
             let pins = try CommonOptions.pinnedRevisions(arguments, spec: spec)
-            let given = Set(pins.map { "\($0.repository)\u{0}\($0.revision)" })
-            for missing in wanted.subtracting(given).sorted() {
-                let parts = missing.split(separator: "\u{0}", omittingEmptySubsequences: false)
-                console.error("nestci: warning: --revisions \(path) has no commit for \(parts[0]) revision \(parts[1]); its pods resolve it themselves")
+            let given = Set(pins.map(RevisionPins.Key.init))
+            for missing in RevisionPins.keys(of: plan) where !given.contains(missing) {
+                console.error("nestci: warning: --revisions \(path) has no commit for \(missing.repository) revision \(missing.revision); its pods resolve it themselves")
             }
             return pins
         }

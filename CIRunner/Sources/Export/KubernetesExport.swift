@@ -104,7 +104,7 @@ public struct KubernetesExport: Sendable {
 
     func configMap() throws -> ManifestNode {
         var data: [(String, ManifestNode)] = [("matrix.json", .string(matrixText))]
-        if let revisions { data.append((Self.revisionsKey, .string(String(decoding: try RevisionPins.encode(revisions), as: UTF8.self)))) }
+        if let revisions { data.append((Self.revisionsKey, .string(try JSONOutput.encode(revisions)))) }
         return .object([
             ("apiVersion", "v1"), ("kind", "ConfigMap"), ("metadata", metadata(configMapName, component: "matrix")), ("data", .object(data)),
         ])

@@ -7,6 +7,25 @@ import Matrix
 /// however the branches move while the run is queued or going. Without pins each task
 /// resolves its branch itself, and cells of one run can build different commits.
 public enum RevisionPins {
+    /// A (repository, revision) as builds name it and pins answer it.
+    public struct Key: Hashable, Sendable {
+        public var repository: String
+        public var revision: String
+
+        public init(repository: String, revision: String) {
+            self.repository = repository
+            self.revision = revision
+        }
+
+        public init(_ pin: ResolvedRevision) { self.init(repository: pin.repository, revision: pin.revision) }
+    }
+
+    /// The distinct (repository, revision) pairs of `plan`'s builds, in plan order.
+    public static func keys(of plan: Plan) -> [Key] {
+        var seen: Set<Key> = []
+        return plan.builds.map { Key(repository: $0.spec.repository, revision: $0.spec.revision) }.filter { seen.insert($0).inserted }
+    }
+
     /// A (repository, revision) of the plan that did not resolve, with why.
     public struct Failure: Sendable {
         public var repository: String
@@ -24,26 +43,19 @@ public enum RevisionPins {
         let resolver = RevisionResolver(store: URL(fileURLWithPath: store), pinned: pinned)
         var pins: [ResolvedRevision] = []
         var failures: [Failure] = []
-        var seen: Set<String> = []
-        for spec in plan.builds.map(\.spec) where seen.insert("\(spec.repository)\u{0}\(spec.revision)").inserted {
+        for key in keys(of: plan) {
             do {
-                pins.append(try await resolver.resolve(repository: spec.repository, revision: spec.revision))
+                pins.append(try await resolver.resolve(repository: key.repository, revision: key.revision))
             } catch {
-                failures.append(Failure(repository: spec.repository, revision: spec.revision, error: error))
+                failures.append(Failure(repository: key.repository, revision: key.revision, error: error))
             }
         }
         return (pins, failures)
     }
 
-    /// The pins as the JSON `--revisions FILE` reads (``ResolvedRevision/readPins(path:)``).
-    public static func encode(_ pins: [ResolvedRevision]) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(pins)
-    }
-
-    /// Writes the pins file atomically.
+    /// Writes the pins file atomically, as the JSON `--revisions FILE` reads
+    /// (``ResolvedRevision/readPins(path:)``).
     public static func write(_ pins: [ResolvedRevision], to path: String) throws {
-        try AtomicFile.write(try encode(pins), to: path)
+        try AtomicFile.writeJSON(pins, to: path)
     }
 }
