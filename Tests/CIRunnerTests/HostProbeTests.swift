@@ -35,14 +35,13 @@ struct HostProbeTests {
 
     @Test("a --version killed by a signal marks the probe interrupted (not kept for other tasks); a missing tool does not")
     func interruptedProbe() async throws {
-        let scratch = try Scratch("probe")
-        defer { scratch.remove() }
+        let scratch = try EvidenceTestDirectory()
         var sources = HostProbe.Sources()
         // As a task killed with its node sees it: the emulator's --version dies by SIGKILL.
         sources.qemu = try scratch.executable("qemu-killed", "#!/bin/sh\nkill -9 $$\n")
         let killed = await HostProbe.probeChecked(sources)
         #expect(killed.interrupted && !killed.fingerprint.availability(of: .qemuTCG).available)
-        sources.qemu = "\(scratch.path)/no-such-qemu"
+        sources.qemu = scratch.path("no-such-qemu")
         let missing = await HostProbe.probeChecked(sources)
         #expect(!missing.interrupted && !missing.fingerprint.availability(of: .qemuTCG).available, "absent is an answer: it may be kept")
     }

@@ -130,9 +130,9 @@ struct SlurmParserTests {
 
     @Test("a task of several cells runs them in turn, exits 75 when one did, and once requeued runs only the cells that did not finish")
     func packedTaskScript() async throws {
-        let scratch = try Scratch("spool")
-        defer { scratch.remove() }
-        let spool = scratch.path
+        let scratch = try EvidenceTestDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // its deinit removes the folder
+        let spool = scratch.url.path
         try FileManager.default.createDirectory(atPath: "\(spool)/status", withIntermediateDirectories: true)
         // The stand-in for nestci cell run: says which cells it ran and writes each one's
         // status as nestci does, the status the cell's exit-<id> file holds (0 once the file is
@@ -210,12 +210,12 @@ struct SlurmParserTests {
 
     @Test("a Slurm client killed because the run was cancelled is a cancellation, not a failure of Slurm")
     func cancelledClient() async throws {
-        let scratch = try Scratch("slow-scontrol")
-        defer { scratch.remove() }
+        let scratch = try EvidenceTestDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // its deinit removes the folder
         try scratch.executable("scontrol", "#!/bin/sh\nsleep 30\n")
         let executor = SlurmExecutor(
-            options: RunOptions(store: "\(scratch.path)/store", slots: 1),
-            slurm: SlurmOptions(environment: ["PATH": "\(scratch.path):/usr/bin:/bin"]))
+            options: RunOptions(store: scratch.path("store"), slots: 1),
+            slurm: SlurmOptions(environment: ["PATH": "\(scratch.url.path):/usr/bin:/bin"]))
         let call = Task { try await executor.client("scontrol", ["--oneliner", "show", "job", "1"]) }
         try await Task.sleep(for: .milliseconds(500))
         call.cancel()

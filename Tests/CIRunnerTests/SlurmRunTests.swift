@@ -77,7 +77,7 @@ struct SlurmRunTests {
         let markers = "\(fixture.folder)/infra-once"
         try FileManager.default.createDirectory(atPath: markers, withIntermediateDirectories: true)
         let wrapper = "\(fixture.folder)/nestci-infra-once"
-        try Scratch.writeExecutable(
+        try TestExecutable.write(
             """
                 #!/bin/sh
                 if [ "$1" = cell ] && mkdir \(ShellQuote.quote(markers))/"$SLURM_ARRAY_TASK_ID" 2>/dev/null; then
@@ -117,7 +117,7 @@ struct SlurmRunTests {
         let bin = "\(fixture.folder)/bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         let markers = "\(fixture.folder)/infra-once"
-        try Scratch.writeExecutable(
+        try TestExecutable.write(
             """
                 #!/bin/sh
                 if [ "$1" != --version ] && mkdir \(ShellQuote.quote(markers)) 2>/dev/null; then echo "qemu: cannot start (test)" >&2; exit 1; fi
@@ -125,7 +125,7 @@ struct SlurmRunTests {
 
                 """, to: "\(bin)/qemu-system-x86_64")
         let wrapper = "\(fixture.folder)/nestci-logged"
-        try Scratch.writeExecutable(
+        try TestExecutable.write(
             """
                 #!/bin/sh
                 echo "$SLURM_ARRAY_TASK_ID $*" >> \(ShellQuote.quote(fixture.folder))/calls.txt
