@@ -139,8 +139,15 @@ struct BuildFailureReuseTests {
         await builder.cancelAll()
         await #expect(throws: CancellationError.self) { try await request.value }
         let child = try #require(Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(!FileManager.default.fileExists(atPath: "/proc/\(child)"))
+        // Killed at once, but under a loaded CI the kernel and its reaper may take longer than
+        // a fixed 300 ms to make it go: wait for that (a zombie has stopped running), 10 s at most.
+        let deadline = ContinuousClock.now + .seconds(10)
+        func running() -> Bool {
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+            return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
+        }
+        while running(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!running(), "the build's child \(child) still runs after cancelAll")
         let builds = ((try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/builds").path)) ?? []).filter { $0 != ".locks" }
         #expect(builds.isEmpty, "nothing published, no staging left: \(builds)")
         let worktrees = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/worktrees").path)) ?? []
