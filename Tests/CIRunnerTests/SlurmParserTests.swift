@@ -225,6 +225,29 @@ struct SlurmParserTests {
         #expect(ContinuousClock.now - started < .seconds(25), "the client is killed, not waited for")
     }
 
+    @Test("a task that ends while scontrol is asked is decided on the exit status its script wrote, not taken for killed with its node")
+    func statusesReadAfterScontrol() async throws {
+        let scratch = try EvidenceTestDirectory()
+        defer { withExtendedLifetime(scratch) {} }  // its deinit removes the folder
+        let spool = scratch.path("spool")
+        try FileManager.default.createDirectory(atPath: "\(spool)/status", withIntermediateDirectories: true)
+        // The task's script writes its status and exits while this scontrol runs: scontrol
+        // then reports it ended, as a real task ending mid-poll is seen (CI caught the watch
+        // reading the statuses before it, and requeueing a FAIL as lost with its node).
+        let ended = try Self.fixture("scontrol-ended.txt").split(separator: "\n").first { $0.contains("ArrayTaskId=1 ") }!
+        try scratch.executable(
+            "scontrol", "#!/bin/sh\nprintf '1\\n' > \(ShellQuote.quote("\(spool)/status/1.0"))\nprintf '%s\\n' \(ShellQuote.quote(String(ended)))\n")
+        let executor = SlurmExecutor(
+            options: RunOptions(store: scratch.path("store"), slots: 1),
+            slurm: SlurmOptions(environment: ["PATH": "\(scratch.url.path):/usr/bin:/bin"]))
+        let job = SlurmJobRecord(runID: "r", jobID: "1", kind: .cells, spool: spool, submitted: Date())
+        let observed = try await executor.observe(job, spool: spool, taskCells: [1: [1]], machine: SlurmWatch(retries: 1))
+        let view = try #require(observed.first?.views.first)
+        #expect(view.scriptEnded && view.task.state == "FAILED" && view.task.exitCode == 1)
+        var machine = SlurmWatch(retries: 1)
+        #expect(machine.observe(view.task, scriptEnded: view.scriptEnded) == [.ingest(index: 1, attempt: 0)])
+    }
+
     func runScript(_ path: String, in folder: String, task: Int = 0, attempt: Int? = nil) async throws -> (status: Int32, output: String) {
         var environment = ["SLURM_ARRAY_TASK_ID": String(task)]
         if let attempt { environment["SLURM_RESTART_COUNT"] = String(attempt) }

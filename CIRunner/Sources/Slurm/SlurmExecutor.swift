@@ -127,19 +127,37 @@ public struct SlurmExecutor: Executor {
 
     // MARK: - Watching
 
+    /// What one poll of the watch keeps between actions: when each cell was first seen
+    /// running (for its timing), and the requeue one of a task's cells asked for.
+    private struct WatchProgress {
+        var started: [Int: Date] = [:]
+        var requeue: (jobID: String, reason: String, cells: [Int])?
+    }
+
+    /// The run and store the watch's actions are carried out on.
+    private struct WatchTarget {
+        var run: BundleRun
+        var cells: [String: Cell]
+        var spool: String
+        var submitted: Date
+        var ingester: BundleIngester
+        var store: ArtifactStore { ingester.store }
+    }
+
     private func watch(_ plan: Plan, run: BundleRun, jobs: [SlurmJobRecord], ingester: BundleIngester) async throws {
         let store = ingester.store
         _ = try await store.resumeRun(run.runID)
         let index = Dictionary(uniqueKeysWithValues: run.cells.enumerated().map { ($1, $0) })
-        let cells = Dictionary(uniqueKeysWithValues: plan.cells.map { ($0.id, $0) })
         var machine = SlurmWatch(retries: options.infraRetries)
         for done in try await store.cells(runID: run.runID) {
             if let position = index[done.cellID] { machine.markFinished(position) }
             onEvent(.cellFinished(done))
         }
         let spool = jobs[0].spool
-        let submitted = jobs.first { $0.kind == .cells }?.submitted ?? Date()
-        var started: [Int: Date] = [:]
+        let target = WatchTarget(
+            run: run, cells: Dictionary(uniqueKeysWithValues: plan.cells.map { ($0.id, $0) }), spool: spool,
+            submitted: jobs.first { $0.kind == .cells }?.submitted ?? Date(), ingester: ingester)
+        var progress = WatchProgress()
         let cellJobs = jobs.filter { $0.kind == .cells }
         // A cell array whose every task is finished is not asked again (one scontrol less per
         // poll and array: a run has an array per build).
@@ -149,76 +167,91 @@ public struct SlurmExecutor: Executor {
         var requeuedTasks: Set<String> = []
         while machine.finished.count < run.cells.count {
             try Task.checkCancellation()
-            let statuses = SlurmSpool.statuses(spool)
             for job in cellJobs where !doneJobs.contains(job.jobID) {
-                let jobTasks = try await tasks(of: job, spool: spool, taskCells: taskCells, statuses: statuses, machine: machine)
-                defer {
-                    if !jobTasks.isEmpty, jobTasks.allSatisfy({ $0.taskRange == nil && (taskCells[$0.taskID ?? -1] ?? []).allSatisfy(machine.finished.contains) }) {
-                        doneJobs.insert(job.jobID)
-                    }
-                }
-                for task in jobTasks {
-                    var requeue: (jobID: String, reason: String, cells: [Int])?
-                    for view in SlurmWatch.cellViews(of: task, cells: taskCells[task.taskID ?? -1] ?? [], statuses: statuses) {
+                let observed = try await observe(job, spool: spool, taskCells: taskCells, machine: machine)
+                for (task, views) in observed {
+                    progress.requeue = nil
+                    for view in views {
                         for action in machine.observe(view.task, scriptEnded: view.scriptEnded) {
-                            switch action {
-                            case .started(let position, let jobID, let attempt):
-                                if started[position] == nil { started[position] = Date() }
-                                onEvent(.cellBooting(cellID: run.cells[position], label: "slurm job \(jobID) on \(task.nodes)", attempt: attempt))
-                            case .startNow(let jobID):
-                                _ = try? await client("scontrol", ["update", "jobid=\(jobID)", "StartTime=now"])  // only speeds a retry up
-                            case .lost(let position, let attempt, let reason):
-                                onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: attempt + 1))
-                            case .requeue(let position, let jobID, let reason):
-                                onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: task.restarts + 1))
-                                requeue = (jobID, requeue?.reason ?? reason, (requeue?.cells ?? []) + [position])
-                            case .ingest(let position, let attempt):
-                                let cellID = run.cells[position]
-                                let bundle = "\(spool)/bundles/\(attempt)/\(cellID)"
-                                let ended = Date()
-                                do {
-                                    if case .recorded(let result) = try await ingester.ingest(bundle, into: run) { onEvent(.cellFinished(result)) }
-                                } catch let error as BundleError {
-                                    try await record(
-                                        infra: "the task ended (\(view.task.state), exit \(view.task.exitCode.map(String.init) ?? "?"), attempt \(attempt)) without a good bundle: \(error.message); log \(spool)/logs/task-\(task.taskID ?? -1).txt",
-                                        cell: cells[cellID], run: run, store: store, attempts: attempt + 1)
-                                }
-                                onTiming?(SlurmCellTiming(cellID: cellID, submitted: submitted, started: started[position] ?? ended, ended: ended, ingested: Date()))
-                            case .infra(let position, let reason, let cancel):
-                                if let cancel { _ = try? await client("scancel", [cancel]) }  // recorded INFRA either way
-                                try await record(infra: reason, cell: cells[run.cells[position]], run: run, store: store, attempts: task.restarts + 1)
-                            }
+                            try await perform(action, task: task, view: view.task, on: target, progress: &progress)
                         }
                     }
-                    guard let requeue, requeuedTasks.insert("\(requeue.jobID).\(task.restarts)").inserted else { continue }
+                    guard let requeue = progress.requeue, requeuedTasks.insert("\(requeue.jobID).\(task.restarts)").inserted else { continue }
                     let result = try await client("scontrol", ["requeue", requeue.jobID])
                     // "pending execution": requeued already (by Slurm itself, on node loss).
                     if !result.succeeded, !result.output.contains("pending execution") {
                         for position in requeue.cells {
                             machine.markFinished(position)
                             try await record(
-                                infra: "\(requeue.reason); scontrol requeue \(requeue.jobID) failed: \(result.output.prefix(300))", cell: cells[run.cells[position]], run: run,
-                                store: store, attempts: task.restarts + 1)
+                                infra: "\(requeue.reason); scontrol requeue \(requeue.jobID) failed: \(result.output.prefix(300))", cell: target.cells[run.cells[position]],
+                                run: run, store: store, attempts: task.restarts + 1)
                         }
                     }
+                }
+                if !observed.isEmpty, observed.allSatisfy({ $0.task.taskRange == nil && (taskCells[$0.task.taskID ?? -1] ?? []).allSatisfy(machine.finished.contains) }) {
+                    doneJobs.insert(job.jobID)
                 }
             }
             if machine.finished.count < run.cells.count { try await Task.sleep(for: slurm.pollInterval) }
         }
     }
 
-    /// The tasks of a cell job, from scontrol; for a job Slurm no longer knows (purged after
-    /// MinJobAge), from the exit statuses the task script wrote into the spool: one ended
-    /// task per array index whose every cell has a status.
-    private func tasks(
-        of job: SlurmJobRecord, spool: String, taskCells: [Int: [Int]], statuses: [Int: (attempt: Int, exit: Int)], machine: SlurmWatch
-    ) async throws -> [SlurmTask] {
+    /// Carries out one of the watch's decisions for a cell of `task` (`view`: the task as
+    /// that cell sees it).
+    private func perform(_ action: SlurmWatch.Action, task: SlurmTask, view: SlurmTask, on target: WatchTarget, progress: inout WatchProgress) async throws {
+        let run = target.run
+        switch action {
+        case .started(let position, let jobID, let attempt):
+            if progress.started[position] == nil { progress.started[position] = Date() }
+            onEvent(.cellBooting(cellID: run.cells[position], label: "slurm job \(jobID) on \(task.nodes)", attempt: attempt))
+        case .startNow(let jobID):
+            _ = try? await client("scontrol", ["update", "jobid=\(jobID)", "StartTime=now"])  // only speeds a retry up
+        case .lost(let position, let attempt, let reason):
+            onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: attempt + 1))
+        case .requeue(let position, let jobID, let reason):
+            onEvent(.cellBooting(cellID: run.cells[position], label: "INFRA, requeued: \(reason)", attempt: task.restarts + 1))
+            progress.requeue = (jobID, progress.requeue?.reason ?? reason, (progress.requeue?.cells ?? []) + [position])
+        case .ingest(let position, let attempt):
+            let cellID = run.cells[position]
+            let bundle = "\(target.spool)/bundles/\(attempt)/\(cellID)"
+            let ended = Date()
+            do {
+                if case .recorded(let result) = try await target.ingester.ingest(bundle, into: run) { onEvent(.cellFinished(result)) }
+            } catch let error as BundleError {
+                try await record(
+                    infra: "the task ended (\(view.state), exit \(view.exitCode.map(String.init) ?? "?"), attempt \(attempt)) without a good bundle: \(error.message); log \(target.spool)/logs/task-\(task.taskID ?? -1).txt",
+                    cell: target.cells[cellID], run: run, store: target.store, attempts: attempt + 1)
+            }
+            onTiming?(SlurmCellTiming(cellID: cellID, submitted: target.submitted, started: progress.started[position] ?? ended, ended: ended, ingested: Date()))
+        case .infra(let position, let reason, let cancel):
+            if let cancel { _ = try? await client("scancel", [cancel]) }  // recorded INFRA either way
+            try await record(infra: reason, cell: target.cells[run.cells[position]], run: run, store: target.store, attempts: task.restarts + 1)
+        }
+    }
+
+    /// A cell job's tasks, each with the views of its cells (``SlurmWatch/cellViews(of:cells:statuses:)``).
+    /// The exit statuses are read *after* scontrol answered: a task script writes them before
+    /// it exits, so a task scontrol reports ended has its statuses on disk by then. Read
+    /// before, a task ending between the two reads looks cut short (killed with its node).
+    func observe(_ job: SlurmJobRecord, spool: String, taskCells: [Int: [Int]], machine: SlurmWatch) async throws -> [(task: SlurmTask, views: [(task: SlurmTask, scriptEnded: Bool)])] {
         let result = try await client("scontrol", ["--oneliner", "show", "job", job.jobID])
-        if result.succeeded { return SlurmOutput.tasks(scontrol: result.output).filter { $0.arrayJobID == job.jobID || $0.jobID == job.jobID } }
-        guard result.output.contains("Invalid job id") else {
+        let statuses = SlurmSpool.statuses(spool)
+        let tasks: [SlurmTask]
+        if result.succeeded {
+            tasks = SlurmOutput.tasks(scontrol: result.output).filter { $0.arrayJobID == job.jobID || $0.jobID == job.jobID }
+        } else if result.output.contains("Invalid job id") {
+            tasks = Self.purgedTasks(of: job, taskCells: taskCells, statuses: statuses, machine: machine)
+        } else {
             throw RunError(.setup, "scontrol show job \(job.jobID) failed (\(result.summary)): \(result.output.prefix(500))")
         }
-        return taskCells.sorted { $0.key < $1.key }.compactMap { index, members in
+        return tasks.map { task in (task, SlurmWatch.cellViews(of: task, cells: taskCells[task.taskID ?? -1] ?? [], statuses: statuses)) }
+    }
+
+    /// The tasks of a cell job Slurm no longer knows (purged after MinJobAge), from the exit
+    /// statuses the task script wrote into the spool: one ended task per array index whose
+    /// every cell has a status.
+    private static func purgedTasks(of job: SlurmJobRecord, taskCells: [Int: [Int]], statuses: [Int: (attempt: Int, exit: Int)], machine: SlurmWatch) -> [SlurmTask] {
+        taskCells.sorted { $0.key < $1.key }.compactMap { index, members in
             guard !members.allSatisfy(machine.finished.contains), let attempt = members.compactMap({ statuses[$0]?.attempt }).max(),
                 members.allSatisfy({ statuses[$0] != nil })
             else { return nil }
