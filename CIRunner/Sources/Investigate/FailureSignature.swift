@@ -83,7 +83,7 @@ public struct FailureSignature: Codable, Hashable, Sendable, CustomStringConvert
     }
 
     // Order matters: hex before decimal, so `0x1f` is one `#`, not `#x#f`.
-    private nonisolated(unsafe) static let masks: [(NSRegularExpression, String)] = [
+    private static let masks: [(NSRegularExpression, String)] = [
         (#"\b0[xX][0-9a-fA-F]+\b"#, "#"),
         (#"\b(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{6,}\b"#, "#"),
         (#"\d+([.:]\d+)*"#, "#"),
