@@ -214,8 +214,8 @@ struct SlurmRunTests {
         try #require(!steps.isEmpty, "job \(id) should have a slurmstepd")
         await cluster.stop()
         #expect(cluster.jobProcesses().isEmpty, "left: \(cluster.jobProcesses().map { RunProcesses.commandLine($0) })")
-        #expect(steps.allSatisfy { !SlurmLocalCluster.isLive($0) })
-        #expect(SlurmLocalCluster.isLive(bystander.pid), "another cluster's process was killed")
+        #expect(steps.allSatisfy { !ProcessTable.isRunning($0) })
+        #expect(ProcessTable.isRunning(bystander.pid), "another cluster's process was killed")
         bystander.stop()
         _ = await bystander.wait()
     }

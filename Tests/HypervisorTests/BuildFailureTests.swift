@@ -142,12 +142,8 @@ struct BuildFailureReuseTests {
         // Killed at once, but under a loaded CI the kernel and its reaper may take longer than
         // a fixed 300 ms to make it go: wait for that (a zombie has stopped running), 10 s at most.
         let deadline = ContinuousClock.now + .seconds(10)
-        func running() -> Bool {
-            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
-            return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
-        }
-        while running(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(!running(), "the build's child \(child) still runs after cancelAll")
+        while ProcessTable.isRunning(child), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!ProcessTable.isRunning(child), "the build's child \(child) still runs after cancelAll")
         let builds = ((try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/builds").path)) ?? []).filter { $0 != ".locks" }
         #expect(builds.isEmpty, "nothing published, no staging left: \(builds)")
         let worktrees = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/worktrees").path)) ?? []

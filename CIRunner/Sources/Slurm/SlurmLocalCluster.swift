@@ -160,7 +160,7 @@ public final class SlurmLocalCluster: Sendable {
         let path = Array(conf.utf8)
         var found: [Int32] = []
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(entry), !keep.contains(pid), Self.isLive(pid) else { continue }
+            guard let pid = Int32(entry), !keep.contains(pid), ProcessTable.isRunning(pid) else { continue }
             let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") ?? Data()
             let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") ?? Data()
             if environ.split(separator: 0).contains(where: { Array($0) == marker }) || cmdline.split(separator: 0).contains(where: { Array($0) == path }) {
@@ -170,11 +170,6 @@ public final class SlurmLocalCluster: Sendable {
         return found
     }
 
-    /// Running (not gone, not a zombie waiting for its parent to reap it).
-    static func isLive(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
-        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
-    }
 
     /// The pid of a daemon (munged, slurmctld, slurmd) while it runs.
     public func pid(_ daemon: String) -> Int32? { daemons.withLock { $0[daemon]?.pid } }

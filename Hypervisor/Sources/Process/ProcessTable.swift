@@ -7,7 +7,7 @@ import Foundation
 /// What nestci reads about processes from /proc: the fields of `/proc/PID/stat` it needs
 /// to recognise its own processes (a pid plus its start time names one process for good;
 /// a pid alone may have been reused) and the environment token its children inherit.
-enum ProcessTable {
+public enum ProcessTable {
     struct Entry: Equatable {
         var pid: Int32
         var parent: Int32
@@ -48,6 +48,11 @@ enum ProcessTable {
     static func isAlive(_ pid: Int32, startTime: UInt64) -> Bool {
         guard let entry = entry(pid) else { return false }
         return entry.startTime == startTime && !isZombie(pid)
+    }
+
+    /// Whether `pid` is running: it exists and is not a zombie waiting to be reaped.
+    public static func isRunning(_ pid: Int32) -> Bool {
+        entry(pid) != nil && !isZombie(pid)
     }
 
     static func isZombie(_ pid: Int32) -> Bool {
