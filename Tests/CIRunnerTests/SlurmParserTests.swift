@@ -241,8 +241,8 @@ struct SlurmParserTests {
             options: RunOptions(store: scratch.path("store"), slots: 1),
             slurm: SlurmOptions(environment: ["PATH": "\(scratch.url.path):/usr/bin:/bin"]))
         let job = SlurmJobRecord(runID: "r", jobID: "1", kind: .cells, spool: spool, submitted: Date())
-        let observed = try await executor.observe(job, spool: spool, taskCells: [1: [1]], machine: SlurmWatch(retries: 1))
-        let view = try #require(observed.first?.views.first)
+        let observed = try await executor.observe([job], spool: spool, taskCells: [1: [1]], machine: SlurmWatch(retries: 1))
+        let view = try #require(observed.first?.tasks.first?.views.first)
         #expect(view.scriptEnded && view.task.state == "FAILED" && view.task.exitCode == 1)
         var machine = SlurmWatch(retries: 1)
         #expect(machine.observe(view.task, scriptEnded: view.scriptEnded) == [.ingest(index: 1, attempt: 0)])

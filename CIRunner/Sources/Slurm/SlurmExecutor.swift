@@ -167,8 +167,7 @@ public struct SlurmExecutor: Executor {
         var requeuedTasks: Set<String> = []
         while machine.finished.count < run.cells.count {
             try Task.checkCancellation()
-            for job in cellJobs where !doneJobs.contains(job.jobID) {
-                let observed = try await observe(job, spool: spool, taskCells: taskCells, machine: machine)
+            for (job, observed) in try await observe(cellJobs.filter { !doneJobs.contains($0.jobID) }, spool: spool, taskCells: taskCells, machine: machine) {
                 for (task, views) in observed {
                     progress.requeue = nil
                     for view in views {
@@ -229,22 +228,30 @@ public struct SlurmExecutor: Executor {
         }
     }
 
-    /// A cell job's tasks, each with the views of its cells (``SlurmWatch/cellViews(of:cells:statuses:)``).
-    /// The exit statuses are read *after* scontrol answered: a task script writes them before
-    /// it exits, so a task scontrol reports ended has its statuses on disk by then. Read
-    /// before, a task ending between the two reads looks cut short (killed with its node).
-    func observe(_ job: SlurmJobRecord, spool: String, taskCells: [Int: [Int]], machine: SlurmWatch) async throws -> [(task: SlurmTask, views: [(task: SlurmTask, scriptEnded: Bool)])] {
-        let result = try await client("scontrol", ["--oneliner", "show", "job", job.jobID])
-        let statuses = SlurmSpool.statuses(spool)
-        let tasks: [SlurmTask]
-        if result.succeeded {
-            tasks = SlurmOutput.tasks(scontrol: result.output).filter { $0.arrayJobID == job.jobID || $0.jobID == job.jobID }
-        } else if result.output.contains("Invalid job id") {
-            tasks = Self.purgedTasks(of: job, taskCells: taskCells, statuses: statuses, machine: machine)
-        } else {
-            throw RunError(.setup, "scontrol show job \(job.jobID) failed (\(result.summary)): \(result.output.prefix(500))")
+    /// The cell jobs' tasks, each with the views of its cells (``SlurmWatch/cellViews(of:cells:statuses:)``).
+    /// The exit statuses are read once, *after* scontrol answered for every job: a task script
+    /// writes them before it exits, so a task scontrol reports ended has its statuses on disk
+    /// by then. Read before, a task ending between the two reads looks cut short (killed with
+    /// its node).
+    func observe(
+        _ jobs: [SlurmJobRecord], spool: String, taskCells: [Int: [Int]], machine: SlurmWatch
+    ) async throws -> [(job: SlurmJobRecord, tasks: [(task: SlurmTask, views: [(task: SlurmTask, scriptEnded: Bool)])])] {
+        var answers: [(job: SlurmJobRecord, tasks: [SlurmTask]?)] = []
+        for job in jobs {
+            let result = try await client("scontrol", ["--oneliner", "show", "job", job.jobID])
+            if result.succeeded {
+                answers.append((job, SlurmOutput.tasks(scontrol: result.output).filter { $0.arrayJobID == job.jobID || $0.jobID == job.jobID }))
+            } else if result.output.contains("Invalid job id") {
+                answers.append((job, nil))  // purged: its tasks come from the statuses below
+            } else {
+                throw RunError(.setup, "scontrol show job \(job.jobID) failed (\(result.summary)): \(result.output.prefix(500))")
+            }
         }
-        return tasks.map { task in (task, SlurmWatch.cellViews(of: task, cells: taskCells[task.taskID ?? -1] ?? [], statuses: statuses)) }
+        let statuses = SlurmSpool.statuses(spool)
+        return answers.map { job, tasks in
+            let tasks = tasks ?? Self.purgedTasks(of: job, taskCells: taskCells, statuses: statuses, machine: machine)
+            return (job, tasks.map { task in (task, SlurmWatch.cellViews(of: task, cells: taskCells[task.taskID ?? -1] ?? [], statuses: statuses)) })
+        }
     }
 
     /// The tasks of a cell job Slurm no longer knows (purged after MinJobAge), from the exit
