@@ -31,7 +31,11 @@ public struct FixtureMatrix: Sendable {
         return FixtureMatrix(folder: folder)
     }
 
-    public func remove() { try? FileManager.default.removeItem(atPath: folder) }
+    /// Removes the folder, unless NESTCI_KEEP is set (to read a benchmark's spool and logs after).
+    public func remove() {
+        guard ProcessInfo.processInfo.environment["NESTCI_KEEP"] == nil else { return }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
 
     public static let matrixText = """
         {

@@ -61,7 +61,13 @@ public final class SlurmLocalCluster: Sendable {
     }
 
     /// The slurm.conf: quick timeouts (a lost node is noticed in seconds), requeue allowed,
-    /// no accounting daemon (the executor watches with squeue and scontrol).
+    /// no accounting daemon (the executor watches with squeue and scontrol), and an Epilog.
+    ///
+    /// The Epilog does nothing, but without one Slurm (22.05, measured here) frees an ended
+    /// batch task's CPU on slurmd's "already complete" answer, which does not wake the
+    /// scheduler: the next task waited for the next periodic pass, 1.00 s (min 0.98, max
+    /// 1.01) after each CPU freed, for 16 x `sleep 1` on 2 CPUs in 15.6 s. With an Epilog,
+    /// slurmd's epilog-complete message schedules at once: 0.04 s gaps, 8.8 s.
     func configuration(port: Int) -> String {
         let memory = Self.memoryMiB()
         return """
@@ -99,6 +105,7 @@ public final class SlurmLocalCluster: Sendable {
             JobCompType=jobcomp/none
             JobAcctGatherType=jobacct_gather/none
             MaxArraySize=100000
+            Epilog=/bin/true
             NodeName=\(node) CPUs=\(cpus) RealMemory=\(memory) Feature=tcg State=UNKNOWN
             PartitionName=main Nodes=\(node) Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 
