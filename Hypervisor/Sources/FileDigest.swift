@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Matrix
 
 /// SHA-256 and size of a file, read in 1 MiB chunks so a large guest kernel or a 64 MiB
@@ -9,14 +12,27 @@ public enum FileDigest {
     /// a task, it throws `CancellationError` between chunks once the task is cancelled: a
     /// torn-down run must not keep a thread hashing a disk image it will never use.
     public static func sha256(path: String) throws -> (hex: String, bytes: Int)? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        // read(2) into one reused buffer: FileHandle.read(upToCount:) on Linux reads 4 KiB
+        // at a time into a growing Data (1,400 reads and four reallocations per chunk for a
+        // 5.6 MB disk image), which a Slurm cell task paid again for every cached disk.
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
         var hasher = SHA256()
         var total = 0
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+        while true {
             try Task.checkCancellation()
-            total += chunk.count
-            chunk.withUnsafeBytes { hasher.update($0) }
+            let count = read(descriptor, buffer.baseAddress, chunk)
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path, NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)])
+            }
+            total += count
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
         return (hasher.hexDigest, total)
     }
