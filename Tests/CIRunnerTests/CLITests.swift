@@ -119,7 +119,7 @@ enum GCC {
     static let major: Int = {
         guard let pipe = popen("gcc -dumpversion 2>/dev/null", "r") else { return 0 }
         var buffer = [CChar](repeating: 0, count: 64)
-        let line = fgets(&buffer, Int32(buffer.count), pipe) != nil ? String(cString: buffer) : ""
+        let line = fgets(&buffer, Int32(buffer.count), pipe) != nil ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
         pclose(pipe)
         return Int(line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").first ?? "") ?? 0
     }()

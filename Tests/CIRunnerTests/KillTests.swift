@@ -126,7 +126,7 @@ enum RunProcesses {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         let me = getpid()
         return entries.compactMap { Int32($0) }.filter { pid in
-            guard pid != me, !isZombie(pid) else { return false }
+            guard pid != me, ProcessTable.isRunning(pid) else { return false }
             if let owner, token(pid)?.hasPrefix("\(owner)-") == true { return true }
             if commandLine(pid).contains(folder) { return true }
             let cwd = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
@@ -143,11 +143,6 @@ enum RunProcesses {
         let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") ?? Data()
         let prefix = Array("NESTCI_SUPERVISOR=".utf8)
         return data.split(separator: 0).first { $0.starts(with: prefix) }.map { String(decoding: $0.dropFirst(prefix.count), as: UTF8.self) }
-    }
-
-    static func isZombie(_ pid: Int32) -> Bool {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return false }
-        return text[close...].dropFirst(2).first == "Z"
     }
 
     /// nestci's watchdog: the child that is a fork of it (same command line) in a session of its own.

@@ -269,8 +269,8 @@ public final class SlurmLocalCluster: Sendable {
 
     static func shortHostname() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
-        gethostname(&buffer, buffer.count)
-        let name = String(cString: buffer)
+        gethostname(&buffer, buffer.count - 1)  // the last byte stays the terminator
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return String(name.split(separator: ".").first ?? Substring(name))
     }
 

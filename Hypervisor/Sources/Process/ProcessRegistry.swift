@@ -89,7 +89,7 @@ public final class ProcessRegistry: Sendable {
             state.withLock { $0.spawning -= 1 }
             throw error
         }
-        return try recordSpawned(pid, token: childToken)
+        return recordSpawned(pid, token: childToken)
     }
 
     /// The next child's token, and `spawning` raised. The fork runs outside the registry
@@ -106,9 +106,9 @@ public final class ProcessRegistry: Sendable {
         }
     }
 
-    private func recordSpawned(_ pid: Int32, token childToken: String) throws -> (pid: Int32, token: String) {
+    private func recordSpawned(_ pid: Int32, token childToken: String) -> (pid: Int32, token: String) {
         let start = ProcessTable.startTime(pid) ?? 0
-        return try state.withLock { state in
+        return state.withLock { state in
             state.spawning -= 1
             state.leaders[pid] = (start, childToken)
             Self.tell(state.watchdog, add: true, pid)
