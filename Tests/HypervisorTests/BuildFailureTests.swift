@@ -24,7 +24,13 @@ struct BuildFailureTests {
         #expect(ContinuousClock.now - started < .seconds(120))
         #expect(record.durationSeconds >= 1 && record.durationSeconds < 30)
         let child = try #require(Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        try await Task.sleep(for: .milliseconds(300))
+        // Killed with the build's group at the deadline; its zombie (re-parented to us, the
+        // subreaper) is reaped by the registry's 100 ms sweep, which a loaded CI delayed past
+        // a fixed 300 ms: wait up to 10 s.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while FileManager.default.fileExists(atPath: "/proc/\(child)"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         #expect(!FileManager.default.fileExists(atPath: "/proc/\(child)"), "the background sleep is gone, not even a zombie")
         let log = try String(contentsOf: try #require(record.logURL), encoding: .utf8)
         #expect(log.contains("compiling"))

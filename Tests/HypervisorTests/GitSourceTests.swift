@@ -165,4 +165,30 @@ struct GitSourceTests {
         let list = try await TestRepository(url: mirror.path).git("worktree", "list")
         #expect(list.split(separator: "\n").count == 1, "only the bare mirror itself: \(list)")
     }
+
+    @Test("a worktree add killed before git set its HEAD does not stop the next fetch; live worktrees stay")
+    func killedWorktreeAddIsForgotten() async throws {
+        let scratch = try Scratch("git")
+        let (repository, c1, _, _) = try await history(scratch)
+        let store = scratch.path("store")
+        let mirror = try await RevisionResolver(store: store).update(repository: repository.path)
+        let healthy = try await Worktree.add(mirror: mirror, commit: c1, at: scratch.path("wt/healthy"))
+        let broken = try await Worktree.add(mirror: mirror, commit: c1, at: scratch.path("wt/broken"))
+        // What a SIGKILL between git's placeholder HEAD and the checkout leaves (seen in CI:
+        // "fatal: bad object worktrees/w-…/HEAD" from the next nestci's fetch), old enough
+        // not to be another process's add in progress.
+        let admin = mirror.path.appendingPathComponent("worktrees/broken")
+        let head = admin.appendingPathComponent("HEAD").path
+        try (String(repeating: "0", count: 40) + "\n").write(toFile: head, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: head)
+        let moved = try await repository.commit(file: "NOTES", "after the kill\n", message: "c4")
+
+        let resolved = try await RevisionResolver(store: store).resolve(repository: repository.path, revision: "main")
+        #expect(resolved.commit == moved, "the fetch went through and saw the new commit")
+        #expect(!FileManager.default.fileExists(atPath: admin.path), "git's record of the broken worktree is gone")
+        #expect(FileManager.default.fileExists(atPath: mirror.path.appendingPathComponent("worktrees/healthy/HEAD").path))
+        #expect(try await TestRepository(url: healthy.path).git("rev-parse", "HEAD") == c1, "the healthy worktree still works")
+        await healthy.remove()
+        try? FileManager.default.removeItem(at: broken.path)
+    }
 }

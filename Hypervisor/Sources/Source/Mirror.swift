@@ -45,6 +45,48 @@ public struct Mirror: Sendable, Hashable {
         return trimmed.isEmpty ? "repo" : String(trimmed.prefix(60))
     }
 
+    /// How long a worktree's HEAD must have been unusable before it is taken for the leftover
+    /// of a killed `git worktree add`: git writes a placeholder HEAD (all zeros) first and
+    /// the commit a few milliseconds later, so a younger one may be another process's add
+    /// in progress (a shared cache has no pid to ask).
+    static let brokenWorktreeAge: TimeInterval = 2
+
+    /// Removes git's record (`<mirror>/worktrees/<name>/`) of every worktree whose HEAD
+    /// names no commit of the mirror, once that HEAD is ``brokenWorktreeAge`` old: such a
+    /// worktree was never checked out (its `worktree add` was killed between the placeholder
+    /// and the commit), no build can use it, and git refuses to fetch while it is there.
+    /// Its folder, if any, is a leftover ``StoreLeftovers`` removes. Returns how many went.
+    ///
+    /// Called from ``update()``, which runs inside the mirror's ``MirrorGate`` turn: this
+    /// process's own `worktree add`s wait for it.
+    func forgetBrokenWorktrees() async throws -> Int {
+        let admin = path.appendingPathComponent("worktrees")
+        let mirror = path.path
+        var forgotten = 0
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: admin.path)) ?? [] {
+            let head = admin.appendingPathComponent(name).appendingPathComponent("HEAD").path
+            guard let text = try? String(contentsOfFile: head, encoding: .utf8) else { continue }
+            if await Self.namesCommit(text, in: mirror) { continue }
+            let modified = (try? FileManager.default.attributesOfItem(atPath: head)[.modificationDate] as? Date) ?? .distantPast
+            let wait = Self.brokenWorktreeAge - Date().timeIntervalSince(modified)
+            if wait > 0 {
+                try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 50))
+                guard let again = try? String(contentsOfFile: head, encoding: .utf8) else { continue }
+                if await Self.namesCommit(again, in: mirror) { continue }
+            }
+            if (try? FileManager.default.removeItem(at: admin.appendingPathComponent(name))) != nil { forgotten += 1 }
+        }
+        return forgotten
+    }
+
+    /// Whether a worktree HEAD's text (a commit id, or `ref: …`) names a commit of the mirror.
+    private static func namesCommit(_ head: String, in mirror: String) async -> Bool {
+        let value = head.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = value.hasPrefix("ref: ") ? String(value.dropFirst(5)) : value
+        guard !name.isEmpty, !name.hasPrefix("-") else { return false }
+        return (try? await Git.run(["--git-dir", mirror, "rev-parse", "--verify", "--quiet", "\(name)^{commit}"])) != nil
+    }
+
     /// Clones the mirror when it is missing, otherwise fetches with `--prune` so moved and
     /// deleted branches are seen.
     func update() async throws {
@@ -54,6 +96,7 @@ public struct Mirror: Sendable, Hashable {
                 // Another process (a cell task on another node of a shared cache) may be
                 // fetching this mirror now, and git then fails on its ref locks: try again.
                 var attempt = 0
+                var repaired = false
                 while true {
                     do {
                         try await Git.run(["--git-dir", path.path, "fetch", "--prune", "--quiet", "origin"])
@@ -61,6 +104,11 @@ public struct Mirror: Sendable, Hashable {
                     } catch let failure as Git.Failure where attempt < 3 && failure.said.contains("lock") {
                         attempt += 1
                         try await Task.sleep(for: .milliseconds(Int.random(in: 200...1000) * attempt))
+                    } catch let failure as Git.Failure where !repaired && failure.said.contains("worktrees/") {
+                        // "fatal: bad object worktrees/<name>/HEAD": fetch checks every
+                        // worktree's HEAD, and a `worktree add` killed half-way leaves one.
+                        repaired = true
+                        guard try await forgetBrokenWorktrees() > 0 else { throw failure }
                     }
                 }
             } catch let failure as Git.Failure {
