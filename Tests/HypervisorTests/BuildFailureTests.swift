@@ -26,12 +26,8 @@ struct BuildFailureTests {
         let child = try #require(Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         // Killed with the build's group at the deadline; its zombie (re-parented to us, the
         // subreaper) is reaped by the registry's 100 ms sweep, which a loaded CI delayed past
-        // a fixed 300 ms: wait up to 10 s.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while FileManager.default.fileExists(atPath: "/proc/\(child)"), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        #expect(!FileManager.default.fileExists(atPath: "/proc/\(child)"), "the background sleep is gone, not even a zombie")
+        // a fixed 300 ms.
+        #expect(try await eventually(seconds: 10) { !FileManager.default.fileExists(atPath: "/proc/\(child)") }, "the background sleep is gone, not even a zombie")
         let log = try String(contentsOf: try #require(record.logURL), encoding: .utf8)
         #expect(log.contains("compiling"))
         // Kept as evidence, but a timeout says more about the machine than the code: not reused.
@@ -147,9 +143,7 @@ struct BuildFailureReuseTests {
         let child = try #require(Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         // Killed at once, but under a loaded CI the kernel and its reaper may take longer than
         // a fixed 300 ms to make it go: wait for that (a zombie has stopped running), 10 s at most.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ProcessTable.isRunning(child), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(!ProcessTable.isRunning(child), "the build's child \(child) still runs after cancelAll")
+        #expect(try await eventually(seconds: 10) { !ProcessTable.isRunning(child) }, "the build's child \(child) still runs after cancelAll")
         let builds = ((try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/builds").path)) ?? []).filter { $0 != ".locks" }
         #expect(builds.isEmpty, "nothing published, no staging left: \(builds)")
         let worktrees = (try? FileManager.default.contentsOfDirectory(atPath: scratch.path("store/worktrees").path)) ?? []

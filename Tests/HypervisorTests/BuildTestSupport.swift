@@ -4,6 +4,18 @@ import Testing
 
 @testable import Hypervisor
 
+/// Waits up to `seconds`, checking every 50 ms, for `condition`; returns whether it held.
+/// For what a process's end sets in motion (a kill, the subreaper's 100 ms reap sweep),
+/// which a loaded CI can delay well past any fixed sleep.
+func eventually(seconds: Double = 3, _ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return condition()
+}
+
 /// A temporary folder removed when the value goes away.
 final class Scratch: Sendable {
     let url: URL

@@ -15,16 +15,6 @@ struct ChildLifetimeTests {
         FileManager.default.fileExists(atPath: "/proc/\(pid)") && !ProcessTable.isZombie(pid)
     }
 
-    /// Waits up to `seconds` for `condition`.
-    static func eventually(seconds: Double = 3, _ condition: () -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return condition()
-    }
-
     @Test("the child has the parent-death signal SIGKILL, read back with PR_GET_PDEATHSIG")
     func deathSignalIsSet() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nestci-pdeathsig-\(UUID())").path
@@ -84,9 +74,9 @@ struct ChildLifetimeTests {
         #expect(getpgid(pid) != process.pid, "the escapee left the supervised group")
         let result = await process.wait()
         #expect(result.timedOut)
-        #expect(try await Self.eventually { !Self.alive(pid) }, "the setsid descendant must be killed at teardown")
+        #expect(try await eventually { !Self.alive(pid) }, "the setsid descendant must be killed at teardown")
         // The subreaper's sweep runs every 100 ms; a loaded CI can delay it past a fixed wait.
-        #expect(try await Self.eventually(seconds: 10) { !FileManager.default.fileExists(atPath: "/proc/\(pid)") }, "and reaped by the subreaper, not left a zombie")
+        #expect(try await eventually(seconds: 10) { !FileManager.default.fileExists(atPath: "/proc/\(pid)") }, "and reaped by the subreaper, not left a zombie")
     }
 
     @Test("a descendant that calls setsid and outlives a child that ended on its own is killed")
@@ -94,7 +84,7 @@ struct ChildLifetimeTests {
         let result = try await SupervisedProcess.run(.shell("setsid sleep 300 & echo $!", timeout: .seconds(10)))
         #expect(result.termination == .exited(0))
         let pid = try #require(Self.pids(result.output).first)
-        #expect(try await Self.eventually { !Self.alive(pid) }, "nothing a finished child started may run on unsupervised")
+        #expect(try await eventually { !Self.alive(pid) }, "nothing a finished child started may run on unsupervised")
     }
 
     @Test("the ledger sweep kills the groups and escapees of a dead owner, never a reused pid")
@@ -128,7 +118,7 @@ struct ChildLifetimeTests {
         let swept = ledger.sweep()
         #expect(swept.owners == 1)
         #expect(Set(swept.killed) == [group, escapee], "\(swept)")
-        #expect(try await Self.eventually { !Self.alive(group) && !Self.alive(escapee) })
+        #expect(try await eventually { !Self.alive(group) && !Self.alive(escapee) })
         #expect(Self.alive(bystander), "a pid whose start time differs is someone else's: never killed")
         #expect(try FileManager.default.contentsOfDirectory(atPath: ledger.folder).isEmpty, "the dead owner's record is removed")
     }

@@ -32,13 +32,9 @@ struct SupervisedProcessTests {
         #expect(result.summary.hasPrefix("timed out"))
         let grandchild = try #require(Int32(String(contentsOfFile: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         // Killed with the group at the deadline; its zombie, re-parented to us (the
-        // subreaper), is reaped by the registry's sweep every 100 ms. A loaded CI (this test
-        // once took 8.5 s there) can delay the sweep past a fixed 200 ms: wait up to 10 s.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while FileManager.default.fileExists(atPath: "/proc/\(grandchild)"), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        #expect(!FileManager.default.fileExists(atPath: "/proc/\(grandchild)"), "the background sleeper must be gone, not even a zombie")
+        // subreaper), is reaped by the registry's 100 ms sweep, which a loaded CI (this test
+        // once took 8.5 s there) delayed past a fixed 200 ms.
+        #expect(try await eventually(seconds: 10) { !FileManager.default.fileExists(atPath: "/proc/\(grandchild)") }, "the background sleeper must be gone, not even a zombie")
         #expect(!FileManager.default.fileExists(atPath: "/proc/\(result.pid)"), "the leader must be reaped, not a zombie")
         #expect(!ProcessRegistry.shared.live.contains(result.pid))
     }
